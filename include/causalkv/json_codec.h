@@ -1,0 +1,72 @@
+/* json_codec.h — request bodies and node-to-node messages ↔ C values (jansson), and the
+ * JSON pieces of replies (ckv_sbuf).
+ *
+ * The causal context's wire shape is {"epoch": E, "clock": {"ip:port": n, ...}}:
+ * addresses absent from the clock count as 0, addresses outside the view are dropped
+ * (never stored), and {} (or null, or "") is the empty context.
+ *
+ * Ownership: ckv_client_body owns its parsed JSON; pointers into it (value) live until
+ * ckv_client_body_free. Decoded versions are new references owned by the caller. */
+#ifndef CAUSALKV_JSON_CODEC_H
+#define CAUSALKV_JSON_CODEC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "causalkv/sbuf.h"
+#include "causalkv/shard_map.h"
+#include "causalkv/store.h"
+#include "causalkv/vclock.h"
+
+typedef struct ckv_context {
+    uint64_t epoch;   /* epoch the clock belongs to */
+    ckv_vclock clock; /* n = the view size of the map it was parsed against */
+} ckv_context;
+
+typedef struct ckv_client_body {
+    json_t *root;       /* owned; NULL when the body was empty */
+    const char *value;  /* "value" when it is a string (into root), else NULL */
+    size_t value_len;
+    bool has_value;     /* "value" present and a string */
+    ckv_context ctx;    /* the causal context; empty when absent */
+} ckv_client_body;
+
+/* Parses an optional client body against map (for the context's addresses). An empty
+ * body is the empty object. CKV_ERROR when the body is not a JSON object, has duplicate
+ * fields, or a field has the wrong type ("value" not a string or null, a context that is
+ * not an object, counters or epoch that are not non-negative integers). A context with no
+ * "epoch" belongs to the map's epoch. out is always safe to free. */
+int ckv_client_body_parse(const char *buf, size_t len, const ckv_shard_map *map,
+                          ckv_client_body *out);
+void ckv_client_body_free(ckv_client_body *b);
+
+/* The view-change body: "view" as an array of strings or one comma-separated string,
+ * "repl-factor" as a positive integer (a numeric string is accepted too). On CKV_ERROR err
+ * names the problem (empty view, bad member, duplicates, rf < 1, n % rf != 0, too many). */
+int ckv_view_change_body_parse(const json_t *root, ckv_view *view, long *rf, char *err,
+                               size_t errlen);
+
+/* ,"causal-context":{...}  (leading comma included when lead_comma). */
+void ckv_json_add_context(ckv_sbuf *b, bool lead_comma, const ckv_shard_map *map,
+                          const ckv_context *ctx);
+
+/* Clock as a JSON array of n counters; decode checks the length equals n. */
+void ckv_json_add_clock_array(ckv_sbuf *b, const ckv_vclock *c);
+int ckv_json_clock_array_decode(const json_t *arr, uint32_t n, ckv_vclock *out);
+
+/* One version as {"k":key,"v":value|null,"o":origin,"s":seq,"l":lamport,"d":[...]}
+ * ("d" omitted without dependencies). */
+void ckv_json_add_version(ckv_sbuf *b, const ckv_version *v);
+
+/* Decodes and validates one version of a view of n members (origin < n or
+ * CKV_ORIGIN_BASE, key 1..CKV_KEY_MAX bytes, deps length n). NULL when invalid. */
+ckv_version *ckv_json_version_decode(const json_t *obj, uint32_t n);
+
+/* Parses a node-to-node message body: a JSON object or NULL. */
+json_t *ckv_json_parse_message(const char *buf, size_t len);
+
+/* Reads a non-negative integer field; CKV_ERROR when absent or of another type. */
+int ckv_json_get_u64(const json_t *obj, const char *field, uint64_t *out);
+
+#endif

@@ -1,0 +1,36 @@
+/* metrics.h — counters the node keeps and how /metrics and /healthz render them. */
+#ifndef CAUSALKV_METRICS_H
+#define CAUSALKV_METRICS_H
+
+#include <stdint.h>
+
+enum ckv_endpoint {
+    CKV_EP_KEYS,
+    CKV_EP_KEY_COUNT,
+    CKV_EP_SHARDS,
+    CKV_EP_SHARD,
+    CKV_EP_VIEW_CHANGE,
+    CKV_EP_INTERNAL,
+    CKV_EP_OTHER,
+    CKV_EP_COUNT
+};
+
+#define CKV_LATENCY_BUCKETS 12 /* 0.1 ms .. ~200 ms, then +Inf */
+
+typedef struct ckv_metrics {
+    uint64_t requests[CKV_EP_COUNT][6]; /* by status class: 1xx..5xx, index 0 unused */
+    uint64_t latency_bucket[CKV_EP_COUNT][CKV_LATENCY_BUCKETS + 1];
+    double latency_sum[CKV_EP_COUNT];
+    uint64_t anti_entropy_rounds;
+    uint64_t pushes;
+    uint64_t proxy_failovers;
+    uint64_t causal_waits;
+    uint64_t causal_timeouts;
+    uint64_t proxy_unavailable;
+    uint64_t connections_refused;
+} ckv_metrics;
+
+void ckv_metrics_observe(ckv_metrics *m, enum ckv_endpoint ep, int status, double seconds);
+extern const double ckv_latency_bounds[CKV_LATENCY_BUCKETS];
+
+#endif

@@ -1,0 +1,129 @@
+/* node.h — one causalkv node: the event loop glue around the plain modules.
+ *
+ * Single-threaded: every function here runs on the node's event_base. The node owns
+ * everything it points to. Files: node.c (lifecycle, the housekeeping timer, parked
+ * requests), http_api.c (client endpoints), proxy.c (forwarding to other shards),
+ * replication.c (push and anti-entropy), internal_api.c (node-to-node endpoints),
+ * view_change.c (the view-change protocol), metrics.c (/metrics, /healthz). */
+#ifndef CAUSALKV_NODE_H
+#define CAUSALKV_NODE_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdbool.h>
+
+#include "causalkv/config.h"
+#include "causalkv/json_codec.h"
+#include "causalkv/metrics.h"
+#include "causalkv/peer_pool.h"
+#include "causalkv/shard_map.h"
+#include "causalkv/store.h"
+#include "causalkv/vclock.h"
+#include "causalkv/wlog.h"
+
+#define CKV_INTERNAL_PREFIX "/kv-store/internal/"
+
+/* What this node knows about one replica of its own shard. */
+typedef struct ckv_repl_peer {
+    uint64_t acked;      /* highest own seq the peer is known to hold */
+    bool push_inflight;
+    bool sync_inflight;
+    bool synced_once;    /* answered (or failed) one full sync since start/epoch */
+    ckv_vclock sync_target; /* responder's clock at the first chunk of a sync */
+    uint64_t sync_cursor;
+    uint64_t sync_gen;
+} ckv_repl_peer;
+
+typedef struct ckv_parked ckv_parked;
+typedef struct ckv_view_change ckv_view_change;
+
+typedef struct ckv_node {
+    ckv_config cfg;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *listener;
+    double cur_start; /* when the request being answered arrived (for latency) */
+    struct event *cron;           /* the one housekeeping timer */
+    struct event *wake_ev;        /* re-dispatches parked requests after progress */
+    struct event *push_ev;        /* pushes new writes once per loop iteration */
+    struct event *sigterm_ev, *sigint_ev, *exit_ev;
+    ckv_peer_pool *pool;
+
+    ckv_shard_map map; /* the view in force */
+    int self;          /* index of cfg.address in map.view, -1 when removed */
+    uint32_t my_shard; /* 0 when removed */
+    ckv_store *store;
+    ckv_vclock clock;  /* writes of each own-shard replica reflected here (this epoch) */
+    uint64_t lamport;
+    ckv_wlog *wlog;
+    ckv_repl_peer repl[CKV_VIEW_MAX];
+    bool bootstrapping; /* learning own counters from replicas after a (re)start */
+    uint64_t bootstrap_deadline_ms;
+
+    ckv_parked *parked; /* requests waiting for causal dependencies or a view change */
+    uint32_t parked_count;
+    uint32_t rr;        /* round-robin start for choosing replicas */
+
+    ckv_view_change *vc; /* view-change state (view_change.c) */
+    bool frozen;         /* a view change is preparing: writes wait */
+
+    ckv_metrics metrics;
+    uint32_t connections;
+    bool shutting_down;
+} ckv_node;
+
+ckv_node *ckv_node_new(const ckv_config *cfg);
+int ckv_node_run(ckv_node *n);
+void ckv_node_free(ckv_node *n);
+
+uint64_t ckv_now_ms(void);
+
+/* Installs a shard map (start, or a committed view change): recomputes self/shard,
+ * resets clocks, log and replication state. */
+void ckv_node_set_map(ckv_node *n, const ckv_shard_map *map);
+
+/* Parks req until progress (clock advance, epoch change, unfreeze) or the causal
+ * timeout; then it is dispatched again from the start (or answered 503). */
+void ckv_node_park(ckv_node *n, struct evhttp_request *req, uint64_t deadline_ms);
+/* Schedules a re-dispatch of every parked request. */
+void ckv_node_wake(ckv_node *n);
+
+/* http_api.c */
+void ckv_http_dispatch(ckv_node *n, struct evhttp_request *req, uint64_t deadline_ms);
+void ckv_http_gencb(struct evhttp_request *req, void *arg);
+void ckv_reply(ckv_node *n, struct evhttp_request *req, int status, ckv_sbuf *body);
+void ckv_reply_error(ckv_node *n, struct evhttp_request *req, int status, const char *error,
+                     const ckv_context *ctx);
+const char *ckv_method_name(enum evhttp_cmd_type m);
+/* The body of req as one contiguous buffer (not drained; "" when empty). */
+const char *ckv_request_body(struct evhttp_request *req, size_t *len);
+/* The context of the request's body, or an empty one (for error replies). */
+void ckv_request_context(ckv_node *n, struct evhttp_request *req, ckv_context *ctx);
+
+/* proxy.c: forwards req to a replica of shard; replies to the client in every case. */
+void ckv_proxy_forward(ckv_node *n, struct evhttp_request *req, uint32_t shard);
+
+/* replication.c */
+void ckv_repl_on_local_write(ckv_node *n, ckv_version *v);
+void ckv_repl_tick(ckv_node *n);        /* from the housekeeping timer */
+void ckv_repl_pull_now(ckv_node *n);    /* a request waits: ask the replicas at once */
+void ckv_repl_push_all(ckv_node *n);
+/* Applies a version received from a peer (join + Lamport); true when installed. */
+bool ckv_repl_apply(ckv_node *n, ckv_version *v);
+
+/* internal_api.c: handles CKV_INTERNAL_PREFIX requests. */
+void ckv_internal_dispatch(ckv_node *n, struct evhttp_request *req, const char *path);
+
+/* metrics.c */
+void ckv_metrics_serve(ckv_node *n, struct evhttp_request *req);
+void ckv_health_serve(ckv_node *n, struct evhttp_request *req);
+
+/* view_change.c */
+void ckv_view_change_client(ckv_node *n, struct evhttp_request *req);
+void ckv_view_change_internal(ckv_node *n, struct evhttp_request *req, const char *op);
+void ckv_view_change_tick(ckv_node *n);
+void ckv_view_change_free(ckv_node *n);
+/* True when ip belongs to a node of a view change in progress (internal-call check). */
+bool ckv_view_change_knows_ip(const ckv_node *n, const char *ip);
+
+#endif

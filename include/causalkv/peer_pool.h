@@ -1,0 +1,49 @@
+/* peer_pool.h — keep-alive HTTP connections to other nodes, a few per peer, with one
+ * deadline per request.
+ *
+ * ckv_peer_send always ends in exactly one call of cb: with the peer's status and body,
+ * or with status 0 when the peer could not be reached or the deadline passed. The body
+ * pointer is valid only during the call. Freeing the pool ends every pending request with
+ * status 0 (callbacks run once more); ckv_peer_send refuses new requests from then on. */
+#ifndef CAUSALKV_PEER_POOL_H
+#define CAUSALKV_PEER_POOL_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CKV_HDR_SECRET "X-Ckv-Secret"
+#define CKV_HDR_FORWARDED "X-Ckv-Forwarded" /* set on proxied requests: never forward again */
+
+typedef void (*ckv_peer_cb)(int status, const char *body, size_t len, void *arg);
+
+typedef struct ckv_peer_pool ckv_peer_pool;
+
+typedef struct ckv_peer_pool_options {
+    const char *self_addr;   /* sent in CKV_HDR_FORWARDED */
+    const char *local_ip;    /* bind outbound connections to it (NULL: kernel's choice) */
+    const char *secret;      /* "" or NULL: no secret header */
+    uint32_t conns_per_peer; /* >= 1 */
+    uint32_t max_body_bytes; /* largest reply accepted from a peer */
+} ckv_peer_pool_options;
+
+ckv_peer_pool *ckv_peer_pool_new(struct event_base *base, const ckv_peer_pool_options *opt);
+void ckv_peer_pool_free(ckv_peer_pool *p); /* NULL-safe */
+
+/* Sends method uri with body (may be NULL) to addr ("ip:port"). forwarded adds the hop
+ * header. CKV_OK when queued (cb will be called), CKV_ERROR when it could not be queued
+ * (cb will not be called). */
+int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type method, const char *uri,
+                  const char *body, size_t len, uint32_t timeout_ms, bool forwarded, ckv_peer_cb cb,
+                  void *arg);
+
+/* True after a recent failure to reach addr (cleared by the next success or after a
+ * back-off); callers try such peers last. */
+bool ckv_peer_is_down(const ckv_peer_pool *p, const char *addr);
+
+/* Requests in flight to addr (for metrics). */
+uint32_t ckv_peer_inflight(const ckv_peer_pool *p, const char *addr);
+
+#endif

@@ -1,0 +1,209 @@
+/* internal_api.c — node-to-node endpoints: who may call them, push and sync receivers. */
+#include "causalkv/node.h"
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "causalkv/log.h"
+
+static void reply_internal_error(ckv_node *n, struct evhttp_request *req, int status,
+                                 const char *error)
+{
+    ckv_context ctx = {.epoch = n->map.epoch};
+    ckv_vclock_init(&ctx.clock, n->map.view.n);
+    ckv_reply_error(n, req, status, error, &ctx);
+}
+
+/* Compares without an early exit, so timing does not reveal a prefix of the secret. */
+static bool secret_matches(const char *want, const char *got)
+{
+    size_t wl = strlen(want), gl = got != NULL ? strlen(got) : 0;
+    unsigned char diff = (unsigned char)(wl != gl);
+    for (size_t i = 0; i < wl; i++)
+        diff |= (unsigned char)(want[i] ^ (i < gl ? got[i] : 0));
+    return diff == 0;
+}
+
+static bool ip_in_view(const ckv_view *v, const char *ip)
+{
+    size_t len = strlen(ip);
+    for (uint32_t i = 0; i < v->n; i++)
+        if (strncmp(v->addrs[i], ip, len) == 0 && v->addrs[i][len] == ':')
+            return true;
+    return false;
+}
+
+/* Internal calls come from view members (current view, or one being changed to) and,
+ * when CLUSTER_SECRET is set, carry it. The secret is the real authentication; the
+ * address check keeps clients from feeding replication by accident. */
+static bool caller_allowed(ckv_node *n, struct evhttp_request *req)
+{
+    if (n->cfg.cluster_secret[0] != '\0') {
+        const char *got = evhttp_find_header(evhttp_request_get_input_headers(req), CKV_HDR_SECRET);
+        if (!secret_matches(n->cfg.cluster_secret, got))
+            return false;
+    }
+    char *host = NULL;
+    ev_uint16_t port = 0;
+    evhttp_connection_get_peer(evhttp_request_get_connection(req), &host, &port);
+    if (host == NULL)
+        return false;
+    return ip_in_view(&n->map.view, host) || ckv_view_change_knows_ip(n, host);
+}
+
+/* Parses a message of this epoch from a replica of this node's shard. */
+static json_t *shard_message(ckv_node *n, struct evhttp_request *req, uint32_t *from)
+{
+    size_t len;
+    const char *body = ckv_request_body(req, &len);
+    json_t *msg = ckv_json_parse_message(body, len);
+    uint64_t epoch, f;
+    if (msg == NULL || ckv_json_get_u64(msg, "epoch", &epoch) != CKV_OK ||
+        ckv_json_get_u64(msg, "from", &f) != CKV_OK) {
+        json_decref(msg);
+        reply_internal_error(n, req, 400, "Failed to parse request body");
+        return NULL;
+    }
+    if (epoch != n->map.epoch || n->self < 0 || f >= n->map.view.n ||
+        ckv_shard_map_shard_of_member(&n->map, (uint32_t)f) != n->my_shard ||
+        f == (uint64_t)n->self) {
+        json_decref(msg);
+        reply_internal_error(n, req, 409, "Not a replica of this shard in this epoch");
+        return NULL;
+    }
+    *from = (uint32_t)f;
+    return msg;
+}
+
+static void reply_clock(ckv_node *n, struct evhttp_request *req)
+{
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, "{\"epoch\":");
+    ckv_sbuf_add_u64(&b, n->map.epoch);
+    ckv_sbuf_adds(&b, ",\"clock\":");
+    ckv_json_add_clock_array(&b, &n->clock);
+    ckv_sbuf_addc(&b, '}');
+    ckv_reply(n, req, 200, &b);
+}
+
+/* A push carries the sender's own writes in seq order; each is applied only when it is
+ * the next one, so the clock stays exact and retries are harmless. */
+static void handle_replicate(ckv_node *n, struct evhttp_request *req)
+{
+    uint32_t from;
+    json_t *msg = shard_message(n, req, &from);
+    if (msg == NULL)
+        return;
+    json_t *versions = json_object_get(msg, "versions");
+    bool advanced = false;
+    size_t i;
+    json_t *item;
+    json_array_foreach(versions, i, item)
+    {
+        ckv_version *v = ckv_json_version_decode(item, n->map.view.n);
+        if (v == NULL || v->origin != from || v->seq != n->clock.c[from] + 1) {
+            ckv_version_unref(v); /* a duplicate, or a gap that sync will fill */
+            if (v == NULL || v->seq > n->clock.c[from] + 1)
+                break;
+            continue;
+        }
+        ckv_repl_apply(n, v);
+        n->clock.c[from] = v->seq;
+        advanced = true;
+        ckv_version_unref(v);
+    }
+    json_decref(msg);
+    if (advanced)
+        ckv_node_wake(n);
+    reply_clock(n, req);
+}
+
+static bool version_covered(const ckv_version *v, const ckv_vclock *c)
+{
+    return v->origin == CKV_ORIGIN_BASE || (v->origin < c->n && v->seq <= c->c[v->origin]);
+}
+
+/* Answers with the versions the asker's clock does not cover, from cursor on, cut at
+ * CKV_BATCH_SOFT_BYTES; cursor 0 in the reply means done. */
+static void sync_answer(ckv_node *n, struct evhttp_request *req, const ckv_vclock *asker,
+                        uint64_t cursor, uint64_t gen)
+{
+    uint64_t restart = 0;
+    if (cursor != 0 && gen != ckv_store_generation(n->store))
+        cursor = 0, restart = 1; /* the table was rebuilt: slots moved, start over */
+    uint32_t first = ckv_shard_map_first_replica(&n->map, n->my_shard);
+    bool behind = !ckv_vclock_covers(asker, &n->clock, first, n->map.rf);
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, "{\"versions\":[");
+    size_t pos = (size_t)cursor, count = 0;
+    const ckv_version *v;
+    while (behind && b.len < CKV_BATCH_SOFT_BYTES && (v = ckv_store_next(n->store, &pos)) != NULL) {
+        if (version_covered(v, asker))
+            continue;
+        if (count++ > 0)
+            ckv_sbuf_addc(&b, ',');
+        ckv_json_add_version(&b, v);
+    }
+    bool done = !behind || v == NULL;
+    ckv_sbuf_adds(&b, "],\"epoch\":");
+    ckv_sbuf_add_u64(&b, n->map.epoch);
+    ckv_sbuf_adds(&b, ",\"cursor\":");
+    ckv_sbuf_add_u64(&b, done ? 0 : pos);
+    ckv_sbuf_adds(&b, ",\"gen\":");
+    ckv_sbuf_add_u64(&b, ckv_store_generation(n->store));
+    ckv_sbuf_adds(&b, ",\"restart\":");
+    ckv_sbuf_add_u64(&b, restart);
+    ckv_sbuf_adds(&b, ",\"clock\":");
+    ckv_json_add_clock_array(&b, &n->clock);
+    ckv_sbuf_addc(&b, '}');
+    ckv_reply(n, req, 200, &b);
+}
+
+static void handle_sync(ckv_node *n, struct evhttp_request *req)
+{
+    uint32_t from;
+    json_t *msg = shard_message(n, req, &from);
+    if (msg == NULL)
+        return;
+    ckv_vclock asker;
+    uint64_t cursor, gen;
+    if (ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->map.view.n, &asker) != CKV_OK ||
+        ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK ||
+        ckv_json_get_u64(msg, "gen", &gen) != CKV_OK) {
+        json_decref(msg);
+        reply_internal_error(n, req, 400, "Failed to parse request body");
+        return;
+    }
+    json_decref(msg);
+    if (cursor == 0) /* the asker's own word on what it holds of this node's writes */
+        n->repl[from].acked = asker.c[n->self];
+    sync_answer(n, req, &asker, cursor, gen);
+    ckv_repl_push_all(n);
+}
+
+void ckv_internal_dispatch(ckv_node *n, struct evhttp_request *req, const char *path)
+{
+    if (!caller_allowed(n, req)) {
+        reply_internal_error(n, req, 403, "Forbidden");
+        return;
+    }
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+        reply_internal_error(n, req, 405, "Method not allowed");
+        return;
+    }
+    const char *q = strchr(path, '?');
+    size_t len = q != NULL ? (size_t)(q - path) : strlen(path);
+    if (len == 9 && memcmp(path, "replicate", 9) == 0)
+        handle_replicate(n, req);
+    else if (len == 4 && memcmp(path, "sync", 4) == 0)
+        handle_sync(n, req);
+    else if (len > 5 && memcmp(path, "view/", 5) == 0)
+        ckv_view_change_internal(n, req, path + 5);
+    else
+        reply_internal_error(n, req, 404, "Not found");
+}

@@ -1,0 +1,160 @@
+/* metrics.c — Prometheus text for /metrics, and /healthz. */
+#include "causalkv/node.h"
+
+#include <event2/buffer.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const double ckv_latency_bounds[CKV_LATENCY_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                        0.005,  0.01,    0.025,  0.05,  0.1,
+                                                        0.25,   1.0};
+
+static const char *const endpoint_names[CKV_EP_COUNT] = {
+    "keys", "key-count", "shards", "shard", "view-change", "internal", "other"};
+
+void ckv_metrics_observe(ckv_metrics *m, enum ckv_endpoint ep, int status, double seconds)
+{
+    int cls = status / 100;
+    if (cls < 1 || cls > 5)
+        cls = 5;
+    m->requests[ep][cls]++;
+    if (seconds < 0)
+        seconds = 0;
+    size_t b = 0;
+    while (b < CKV_LATENCY_BUCKETS && seconds > ckv_latency_bounds[b])
+        b++;
+    m->latency_bucket[ep][b]++;
+    m->latency_sum[ep] += seconds;
+}
+
+static void add_line(ckv_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add_line(ckv_sbuf *b, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (len > 0)
+        ckv_sbuf_add(b, line, (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
+}
+
+static void add_requests(ckv_sbuf *b, const ckv_metrics *m)
+{
+    ckv_sbuf_adds(b, "# HELP causalkv_requests_total Requests answered, by endpoint and status class.\n"
+                     "# TYPE causalkv_requests_total counter\n");
+    for (int ep = 0; ep < CKV_EP_COUNT; ep++)
+        for (int cls = 1; cls <= 5; cls++)
+            if (m->requests[ep][cls] > 0)
+                add_line(b, "causalkv_requests_total{endpoint=\"%s\",code=\"%dxx\"} %llu\n",
+                         endpoint_names[ep], cls, (unsigned long long)m->requests[ep][cls]);
+    ckv_sbuf_adds(b, "# HELP causalkv_request_duration_seconds Time from arrival to reply.\n"
+                     "# TYPE causalkv_request_duration_seconds histogram\n");
+    for (int ep = 0; ep < CKV_EP_COUNT; ep++) {
+        unsigned long long cum = 0;
+        for (int i = 0; i <= CKV_LATENCY_BUCKETS; i++) {
+            cum += m->latency_bucket[ep][i];
+            if (i < CKV_LATENCY_BUCKETS)
+                add_line(b, "causalkv_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} %llu\n",
+                         endpoint_names[ep], ckv_latency_bounds[i], cum);
+            else
+                add_line(b, "causalkv_request_duration_seconds_bucket{endpoint=\"%s\",le=\"+Inf\"} %llu\n",
+                         endpoint_names[ep], cum);
+        }
+        add_line(b, "causalkv_request_duration_seconds_sum{endpoint=\"%s\"} %.6f\n",
+                 endpoint_names[ep], m->latency_sum[ep]);
+        add_line(b, "causalkv_request_duration_seconds_count{endpoint=\"%s\"} %llu\n",
+                 endpoint_names[ep], cum);
+    }
+}
+
+static void add_gauge(ckv_sbuf *b, const char *name, const char *help, const char *type,
+                      unsigned long long v)
+{
+    add_line(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, v);
+}
+
+static void add_replication(ckv_sbuf *b, ckv_node *n)
+{
+    ckv_sbuf_adds(b, "# HELP causalkv_replication_queue_depth Own writes a replica has not acknowledged.\n"
+                     "# TYPE causalkv_replication_queue_depth gauge\n");
+    if (n->self < 0)
+        return;
+    uint32_t first = ckv_shard_map_first_replica(&n->map, n->my_shard);
+    uint64_t last = ckv_wlog_last_seq(n->wlog);
+    for (uint32_t p = first; p < first + n->map.rf; p++) {
+        if (p == (uint32_t)n->self)
+            continue;
+        uint64_t acked = n->repl[p].acked;
+        add_line(b, "causalkv_replication_queue_depth{peer=\"%s\"} %llu\n", n->map.view.addrs[p],
+                 (unsigned long long)(last > acked ? last - acked : 0));
+    }
+}
+
+void ckv_metrics_serve(ckv_node *n, struct evhttp_request *req)
+{
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        ckv_context ctx;
+        ckv_request_context(n, req, &ctx);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+        ckv_reply_error(n, req, 405, "Method not allowed", &ctx);
+        return;
+    }
+    const ckv_metrics *m = &n->metrics;
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    add_requests(&b, m);
+    add_gauge(&b, "causalkv_keys", "Live keys held by this node.", "gauge", ckv_store_live_count(n->store));
+    add_gauge(&b, "causalkv_tombstones", "Deleted keys kept as versioned tombstones.", "gauge",
+              ckv_store_tombstone_count(n->store));
+    add_replication(&b, n);
+    add_gauge(&b, "causalkv_anti_entropy_rounds_total", "Completed anti-entropy exchanges.", "counter",
+              m->anti_entropy_rounds);
+    add_gauge(&b, "causalkv_pushes_total", "Acknowledged replication pushes.", "counter", m->pushes);
+    add_gauge(&b, "causalkv_proxy_failovers_total", "Proxy attempts that moved to another replica.",
+              "counter", m->proxy_failovers);
+    add_gauge(&b, "causalkv_proxy_unavailable_total", "Proxied requests answered 503.", "counter",
+              m->proxy_unavailable);
+    add_gauge(&b, "causalkv_causal_waits_total", "Requests that waited for causal dependencies.",
+              "counter", m->causal_waits);
+    add_gauge(&b, "causalkv_causal_timeouts_total", "Requests answered 503 after the causal timeout.",
+              "counter", m->causal_timeouts);
+    add_gauge(&b, "causalkv_connections_refused_total", "Connections refused over the cap.", "counter",
+              m->connections_refused);
+    add_gauge(&b, "causalkv_parked_requests", "Requests waiting now.", "gauge", n->parked_count);
+    add_gauge(&b, "causalkv_view_epoch", "View-change generation in force.", "gauge", n->map.epoch);
+    if (ckv_sbuf_failed(&b)) {
+        ckv_sbuf_free(&b);
+        evhttp_send_error(req, 500, "Out of memory");
+        return;
+    }
+    size_t len;
+    char *text = ckv_sbuf_steal(&b, &len);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4");
+    evbuffer_add(evhttp_request_get_output_buffer(req), text, len);
+    free(text);
+    ckv_metrics_observe(&n->metrics, CKV_EP_OTHER, 200, 0);
+    evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+void ckv_health_serve(ckv_node *n, struct evhttp_request *req)
+{
+    bool serving = n->self >= 0 && !n->bootstrapping && !n->shutting_down;
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, serving ? "{\"status\":\"ok\"" : "{\"status\":\"unavailable\"");
+    ckv_sbuf_adds(&b, ",\"address\":");
+    ckv_sbuf_add_json_str(&b, n->cfg.address, strlen(n->cfg.address));
+    ckv_sbuf_adds(&b, ",\"view-epoch\":");
+    ckv_sbuf_add_u64(&b, n->map.epoch);
+    ckv_sbuf_adds(&b, ",\"shard-id\":");
+    ckv_sbuf_add_u64(&b, n->my_shard);
+    ckv_sbuf_adds(&b, ",\"bootstrapping\":");
+    ckv_sbuf_adds(&b, n->bootstrapping ? "true" : "false");
+    ckv_sbuf_addc(&b, '}');
+    ckv_reply(n, req, serving ? 200 : 503, &b);
+}

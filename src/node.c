@@ -1,0 +1,309 @@
+/* node.c — node lifecycle, the housekeeping timer, parked requests, shutdown. */
+#include "causalkv/node.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "causalkv/log.h"
+
+#define SHUTDOWN_GRACE_MS 300 /* in-flight replies get this long to flush after SIGTERM */
+
+struct ckv_parked {
+    ckv_parked *prev, *next;
+    ckv_node *node;
+    struct evhttp_request *req;
+    struct event *deadline;
+    uint64_t deadline_ms;
+    bool wake_pending; /* re-dispatch scheduled by the current wake round */
+};
+
+uint64_t ckv_now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+}
+
+static void parked_unlink(ckv_node *n, ckv_parked *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        n->parked = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    n->parked_count--;
+    event_free(p->deadline);
+}
+
+static void on_parked_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ckv_parked *p = arg;
+    ckv_node *n = p->node;
+    struct evhttp_request *req = p->req;
+    parked_unlink(n, p);
+    free(p);
+    n->metrics.causal_timeouts++;
+    ckv_context ctx;
+    ckv_request_context(n, req, &ctx);
+    ckv_reply_error(n, req, 503, "Unable to satisfy request", &ctx);
+}
+
+void ckv_node_park(ckv_node *n, struct evhttp_request *req, uint64_t deadline_ms)
+{
+    ckv_parked *p = calloc(1, sizeof(*p));
+    if (p != NULL)
+        p->deadline = evtimer_new(n->base, on_parked_deadline, p);
+    if (p == NULL || p->deadline == NULL || n->shutting_down) {
+        free(p);
+        ckv_context ctx;
+        ckv_request_context(n, req, &ctx);
+        ckv_reply_error(n, req, 503, "Unable to satisfy request", &ctx);
+        return;
+    }
+    p->node = n;
+    p->req = req;
+    p->deadline_ms = deadline_ms;
+    uint64_t now = ckv_now_ms();
+    uint64_t wait = deadline_ms > now ? deadline_ms - now : 0;
+    struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
+    evtimer_add(p->deadline, &tv);
+    p->next = n->parked;
+    if (n->parked)
+        n->parked->prev = p;
+    n->parked = p;
+    n->parked_count++;
+    n->metrics.causal_waits++;
+}
+
+void ckv_node_wake(ckv_node *n)
+{
+    if (n->parked != NULL)
+        event_active(n->wake_ev, EV_TIMEOUT, 0);
+}
+
+/* Re-dispatches every request parked before this round; the ones still waiting park
+ * again (new entries), so the loop ends. */
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ckv_node *n = arg;
+    for (ckv_parked *p = n->parked; p != NULL; p = p->next)
+        p->wake_pending = true;
+    ckv_parked *p = n->parked;
+    while (p != NULL) {
+        if (!p->wake_pending) {
+            p = p->next;
+            continue;
+        }
+        ckv_parked *next = p->next;
+        struct evhttp_request *req = p->req;
+        uint64_t deadline = p->deadline_ms;
+        parked_unlink(n, p);
+        free(p);
+        ckv_http_dispatch(n, req, deadline);
+        /* dispatch may have parked new entries at the head and freed nothing else */
+        p = next;
+    }
+}
+
+static void answer_all_parked(ckv_node *n)
+{
+    while (n->parked != NULL) {
+        ckv_parked *p = n->parked;
+        struct evhttp_request *req = p->req;
+        parked_unlink(n, p);
+        free(p);
+        ckv_context ctx;
+        ckv_request_context(n, req, &ctx);
+        ckv_reply_error(n, req, 503, "Unable to satisfy request", &ctx);
+    }
+}
+
+static void on_push(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ckv_repl_push_all(arg);
+}
+
+static void on_cron(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ckv_node *n = arg;
+    ckv_repl_tick(n);
+    ckv_view_change_tick(n);
+}
+
+static void on_exit_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ckv_node *n = arg;
+    event_base_loopbreak(n->base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    ckv_node *n = arg;
+    if (n->shutting_down)
+        return;
+    n->shutting_down = true;
+    log_info("signal %d: shutting down", (int)sig);
+    /* stop accepting: the listener goes; open connections finish what they have */
+    if (n->listener != NULL)
+        evhttp_del_accept_socket(n->http, n->listener);
+    n->listener = NULL;
+    answer_all_parked(n);
+    struct timeval tv = {0, SHUTDOWN_GRACE_MS * 1000};
+    evtimer_add(n->exit_ev, &tv);
+}
+
+void ckv_node_set_map(ckv_node *n, const ckv_shard_map *map)
+{
+    n->map = *map;
+    n->self = ckv_view_index_of(&map->view, n->cfg.address);
+    n->my_shard = n->self >= 0 ? ckv_shard_map_shard_of_member(map, (uint32_t)n->self) : 0;
+    ckv_vclock_init(&n->clock, map->view.n);
+    ckv_wlog_reset(n->wlog, 0);
+    memset(n->repl, 0, sizeof(n->repl));
+}
+
+static int listen_http(ckv_node *n)
+{
+    n->http = evhttp_new(n->base);
+    if (n->http == NULL)
+        return CKV_ERROR;
+    evhttp_set_max_headers_size(n->http, n->cfg.max_header_bytes);
+    /* node-to-node batches are cut at CKV_BATCH_SOFT_BYTES plus one version, and a version
+     * is never larger than the client body that created it: a little framing suffices */
+    evhttp_set_max_body_size(n->http, (ev_ssize_t)n->cfg.max_body_bytes + CKV_FRAMING_BYTES);
+    struct timeval tv = {n->cfg.http_timeout_ms / 1000, (n->cfg.http_timeout_ms % 1000) * 1000};
+    evhttp_set_timeout_tv(n->http, &tv);
+    evhttp_set_allowed_methods(n->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+    evhttp_set_gencb(n->http, ckv_http_gencb, n);
+    n->listener = evhttp_bind_socket_with_handle(n->http, n->cfg.bind, n->cfg.port);
+    if (n->listener == NULL) {
+        log_error("cannot listen on %s:%u", n->cfg.bind, (unsigned)n->cfg.port);
+        return CKV_ERROR;
+    }
+    return CKV_OK;
+}
+
+static bool is_loopback_ip(const char *ip)
+{
+    struct in_addr a;
+    return inet_pton(AF_INET, ip, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+static int make_pool(ckv_node *n)
+{
+    char ip[16];
+    uint16_t port;
+    if (ckv_addr_split(n->cfg.address, ip, &port) != CKV_OK)
+        return CKV_ERROR;
+    /* peers check that internal calls come from a view member: on loopback every node
+     * has its own 127.x address, so outbound connections must leave from it */
+    bool bind_source = strcmp(n->cfg.bind, ip) == 0 && is_loopback_ip(ip);
+    ckv_peer_pool_options opt = {
+        .self_addr = n->cfg.address,
+        .local_ip = bind_source ? ip : NULL,
+        .secret = n->cfg.cluster_secret,
+        .conns_per_peer = n->cfg.peer_pool_size,
+        .max_body_bytes = n->cfg.internal_max_body_bytes,
+    };
+    n->pool = ckv_peer_pool_new(n->base, &opt);
+    return n->pool != NULL ? CKV_OK : CKV_ERROR;
+}
+
+static int make_events(ckv_node *n)
+{
+    n->cron = event_new(n->base, -1, EV_PERSIST, on_cron, n);
+    n->wake_ev = event_new(n->base, -1, 0, on_wake, n);
+    n->push_ev = event_new(n->base, -1, 0, on_push, n);
+    n->sigterm_ev = evsignal_new(n->base, SIGTERM, on_signal, n);
+    n->sigint_ev = evsignal_new(n->base, SIGINT, on_signal, n);
+    n->exit_ev = evtimer_new(n->base, on_exit_timer, n);
+    if (!n->cron || !n->wake_ev || !n->sigterm_ev || !n->sigint_ev || !n->exit_ev)
+        return CKV_ERROR;
+    uint32_t ms = n->cfg.gossip_interval_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    event_add(n->cron, &tv);
+    event_add(n->sigterm_ev, NULL);
+    event_add(n->sigint_ev, NULL);
+    return CKV_OK;
+}
+
+ckv_node *ckv_node_new(const ckv_config *cfg)
+{
+    ckv_node *n = calloc(1, sizeof(*n));
+    if (n == NULL)
+        return NULL;
+    n->cfg = *cfg;
+    char err[256];
+    ckv_shard_map map;
+    if (ckv_shard_map_init(&map, &cfg->view, cfg->repl_factor, 0, err, sizeof(err)) != CKV_OK) {
+        log_error("%s", err);
+        free(n);
+        return NULL;
+    }
+    n->base = event_base_new();
+    n->store = ckv_store_new();
+    n->wlog = ckv_wlog_new(cfg->repl_log_entries);
+    if (n->base == NULL || n->store == NULL || n->wlog == NULL)
+        goto fail;
+    ckv_node_set_map(n, &map);
+    if (make_pool(n) != CKV_OK || make_events(n) != CKV_OK || listen_http(n) != CKV_OK)
+        goto fail;
+    if (cfg->repl_factor > 1) {
+        /* learn this node's own write counter from its replicas before writing again,
+         * so a restarted node never reuses a (node, seq) dot they already hold */
+        n->bootstrapping = true;
+        n->bootstrap_deadline_ms = ckv_now_ms() + cfg->causal_timeout_ms;
+        ckv_repl_pull_now(n);
+    }
+    return n;
+fail:
+    ckv_node_free(n);
+    return NULL;
+}
+
+int ckv_node_run(ckv_node *n)
+{
+    return event_base_dispatch(n->base) < 0 ? CKV_ERROR : CKV_OK;
+}
+
+void ckv_node_free(ckv_node *n)
+{
+    if (n == NULL)
+        return;
+    /* order matters: answer waiting clients while their connections still exist */
+    n->shutting_down = true;
+    answer_all_parked(n);
+    ckv_peer_pool_free(n->pool); /* pending calls end with status 0: proxies answer 503 */
+    ckv_view_change_free(n);
+    if (n->http)
+        evhttp_free(n->http);
+    struct event *evs[] = {n->cron,       n->wake_ev,   n->push_ev,
+                           n->sigterm_ev, n->sigint_ev, n->exit_ev};
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (evs[i])
+            event_free(evs[i]);
+    ckv_wlog_free(n->wlog);
+    ckv_store_free(n->store);
+    if (n->base)
+        event_base_free(n->base);
+    free(n);
+}

@@ -1,0 +1,272 @@
+/* peer_pool.c — keep-alive evhttp connections per peer, one deadline timer per request. */
+#include "causalkv/peer_pool.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "causalkv/log.h"
+#include "causalkv/view.h"
+
+#define PEER_DOWN_BACKOFF_MS 1000 /* a failed peer is tried last for this long */
+
+struct ckv_call;
+
+typedef struct ckv_peer {
+    char addr[CKV_ADDR_MAX];
+    char ip[16];
+    uint16_t port;
+    struct evhttp_connection **conns; /* conns_per_peer, created lazily */
+    uint32_t *inflight;               /* requests queued per connection */
+    uint64_t down_until_ms;
+    struct ckv_peer *next;
+} ckv_peer;
+
+typedef struct ckv_call {
+    struct ckv_call *prev, *next;
+    ckv_peer_pool *pool;
+    ckv_peer *peer;
+    uint32_t conn;
+    struct evhttp_request *req;
+    struct event *timer;
+    ckv_peer_cb cb;
+    void *arg;
+} ckv_call;
+
+struct ckv_peer_pool {
+    struct event_base *base;
+    ckv_peer_pool_options opt;
+    char self_addr[CKV_ADDR_MAX];
+    char local_ip[16];
+    char secret[128];
+    ckv_peer *peers;
+    ckv_call *calls; /* in flight, so that freeing the pool frees them */
+    bool closing;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+}
+
+ckv_peer_pool *ckv_peer_pool_new(struct event_base *base, const ckv_peer_pool_options *opt)
+{
+    ckv_peer_pool *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    p->base = base;
+    p->opt = *opt;
+    if (p->opt.conns_per_peer == 0)
+        p->opt.conns_per_peer = 1;
+    snprintf(p->self_addr, sizeof(p->self_addr), "%s", opt->self_addr ? opt->self_addr : "");
+    snprintf(p->local_ip, sizeof(p->local_ip), "%s", opt->local_ip ? opt->local_ip : "");
+    snprintf(p->secret, sizeof(p->secret), "%s", opt->secret ? opt->secret : "");
+    return p;
+}
+
+static void call_unlink(ckv_call *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->pool->calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->peer->inflight[c->conn] > 0)
+        c->peer->inflight[c->conn]--;
+    event_free(c->timer);
+}
+
+void ckv_peer_pool_free(ckv_peer_pool *p)
+{
+    if (p == NULL)
+        return;
+    p->closing = true;
+    while (p->calls != NULL) {
+        ckv_call *c = p->calls;
+        ckv_peer_cb cb = c->cb;
+        void *arg = c->arg;
+        call_unlink(c);
+        free(c);
+        cb(0, NULL, 0, arg); /* the request itself goes with its connection below */
+    }
+    for (ckv_peer *peer = p->peers, *next; peer != NULL; peer = next) {
+        next = peer->next;
+        for (uint32_t i = 0; i < p->opt.conns_per_peer; i++)
+            if (peer->conns[i] != NULL)
+                evhttp_connection_free(peer->conns[i]);
+        free(peer->conns);
+        free(peer->inflight);
+        free(peer);
+    }
+    free(p);
+}
+
+static ckv_peer *peer_find(const ckv_peer_pool *p, const char *addr)
+{
+    for (ckv_peer *peer = p->peers; peer != NULL; peer = peer->next)
+        if (strcmp(peer->addr, addr) == 0)
+            return peer;
+    return NULL;
+}
+
+static ckv_peer *peer_get(ckv_peer_pool *p, const char *addr)
+{
+    ckv_peer *peer = peer_find(p, addr);
+    if (peer != NULL)
+        return peer;
+    peer = calloc(1, sizeof(*peer));
+    if (peer == NULL)
+        return NULL;
+    peer->conns = calloc(p->opt.conns_per_peer, sizeof(*peer->conns));
+    peer->inflight = calloc(p->opt.conns_per_peer, sizeof(*peer->inflight));
+    if (peer->conns == NULL || peer->inflight == NULL ||
+        ckv_addr_split(addr, peer->ip, &peer->port) != CKV_OK) {
+        free(peer->conns);
+        free(peer->inflight);
+        free(peer);
+        return NULL;
+    }
+    snprintf(peer->addr, sizeof(peer->addr), "%s", addr);
+    peer->next = p->peers;
+    p->peers = peer;
+    return peer;
+}
+
+/* The least busy connection of the peer, created on first use. */
+static int peer_pick_conn(ckv_peer_pool *p, ckv_peer *peer, uint32_t *out)
+{
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < p->opt.conns_per_peer; i++)
+        if (peer->inflight[i] < peer->inflight[best])
+            best = i;
+    if (peer->conns[best] == NULL) {
+        struct evhttp_connection *c =
+            evhttp_connection_base_new(p->base, NULL, peer->ip, peer->port);
+        if (c == NULL)
+            return CKV_ERROR;
+        evhttp_connection_set_retries(c, 0);
+        evhttp_connection_set_max_body_size(c, p->opt.max_body_bytes);
+        evhttp_connection_set_max_headers_size(c, 64 * 1024);
+        if (p->local_ip[0] != '\0')
+            evhttp_connection_set_local_address(c, p->local_ip);
+        peer->conns[best] = c;
+    }
+    *out = best;
+    return CKV_OK;
+}
+
+static void call_finish(ckv_call *c, int status, const char *body, size_t len)
+{
+    if (status == 0)
+        c->peer->down_until_ms = now_ms() + PEER_DOWN_BACKOFF_MS;
+    else
+        c->peer->down_until_ms = 0;
+    call_unlink(c);
+    ckv_peer_cb cb = c->cb;
+    void *arg = c->arg;
+    free(c);
+    cb(status, body, len, arg);
+}
+
+static void on_reply(struct evhttp_request *req, void *arg)
+{
+    ckv_call *c = arg;
+    int status = req != NULL ? evhttp_request_get_response_code(req) : 0;
+    if (status == 0) {
+        call_finish(c, 0, NULL, 0);
+        return;
+    }
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+    call_finish(c, status, body, len);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ckv_call *c = arg;
+    /* libevent frees the request and will not call on_reply */
+    evhttp_cancel_request(c->req);
+    log_debug("request to %s timed out", c->peer->addr);
+    call_finish(c, 0, NULL, 0);
+}
+
+static int add_headers(ckv_peer_pool *p, ckv_peer *peer, struct evhttp_request *req, bool fwd)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    int rc = evhttp_add_header(h, "Host", peer->addr);
+    rc |= evhttp_add_header(h, "Content-Type", "application/json");
+    if (p->secret[0] != '\0')
+        rc |= evhttp_add_header(h, CKV_HDR_SECRET, p->secret);
+    if (fwd)
+        rc |= evhttp_add_header(h, CKV_HDR_FORWARDED, p->self_addr);
+    return rc == 0 ? CKV_OK : CKV_ERROR;
+}
+
+int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type method, const char *uri,
+                  const char *body, size_t len, uint32_t timeout_ms, bool forwarded, ckv_peer_cb cb,
+                  void *arg)
+{
+    if (p->closing)
+        return CKV_ERROR;
+    ckv_peer *peer = peer_get(p, addr);
+    ckv_call *c = calloc(1, sizeof(*c));
+    if (peer == NULL || c == NULL)
+        goto fail;
+    c->pool = p;
+    c->peer = peer;
+    c->cb = cb;
+    c->arg = arg;
+    if (peer_pick_conn(p, peer, &c->conn) != CKV_OK)
+        goto fail;
+    c->req = evhttp_request_new(on_reply, c);
+    c->timer = evtimer_new(p->base, on_deadline, c);
+    if (c->req == NULL || c->timer == NULL || add_headers(p, peer, c->req, forwarded) != CKV_OK)
+        goto fail_req;
+    if (body != NULL && len > 0 &&
+        evbuffer_add(evhttp_request_get_output_buffer(c->req), body, len) != 0)
+        goto fail_req;
+    if (evhttp_make_request(peer->conns[c->conn], c->req, method, uri) != 0) {
+        c->req = NULL; /* libevent frees it on failure */
+        goto fail_req;
+    }
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+    peer->inflight[c->conn]++;
+    c->next = p->calls;
+    if (p->calls)
+        p->calls->prev = c;
+    p->calls = c;
+    return CKV_OK;
+fail_req:
+    if (c->req != NULL)
+        evhttp_request_free(c->req);
+    if (c->timer != NULL)
+        event_free(c->timer);
+fail:
+    free(c);
+    return CKV_ERROR;
+}
+
+bool ckv_peer_is_down(const ckv_peer_pool *p, const char *addr)
+{
+    const ckv_peer *peer = peer_find(p, addr);
+    return peer != NULL && peer->down_until_ms > now_ms();
+}
+
+uint32_t ckv_peer_inflight(const ckv_peer_pool *p, const char *addr)
+{
+    const ckv_peer *peer = peer_find(p, addr);
+    uint32_t n = 0;
+    for (uint32_t i = 0; peer != NULL && i < p->opt.conns_per_peer; i++)
+        n += peer->inflight[i];
+    return n;
+}

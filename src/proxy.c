@@ -1,0 +1,142 @@
+/* proxy.c — forwards a client request to a replica of the owning shard, failing over to
+ * the next replica within one bounded proxy timeout. */
+#include "causalkv/node.h"
+
+#include <event2/buffer.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "causalkv/log.h"
+
+typedef struct proxy_op {
+    ckv_node *n;
+    struct evhttp_request *req;
+    enum evhttp_cmd_type method;
+    char *uri;
+    char *body;
+    size_t body_len;
+    uint32_t order[CKV_VIEW_MAX]; /* replicas to try, live ones first */
+    uint32_t count, tried;
+    uint64_t deadline_ms;
+    double start;
+    char addr[CKV_ADDR_MAX]; /* replica currently asked */
+} proxy_op;
+
+static void proxy_op_free(proxy_op *op)
+{
+    free(op->uri);
+    free(op->body);
+    free(op);
+}
+
+/* Replicas of shard, rotating the starting point to spread load, known-down ones last. */
+static void order_replicas(ckv_node *n, uint32_t shard, proxy_op *op)
+{
+    uint32_t first = ckv_shard_map_first_replica(&n->map, shard);
+    uint32_t rf = n->map.rf, start = n->rr++;
+    op->count = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = 0; i < rf; i++) {
+            uint32_t idx = first + (start + i) % rf;
+            bool down = ckv_peer_is_down(n->pool, n->map.view.addrs[idx]);
+            if (down == (pass == 1))
+                op->order[op->count++] = idx;
+        }
+    }
+}
+
+/* A JSON object reply gains "address"; anything else becomes a JSON error. */
+static void reply_proxied(proxy_op *op, int status, const char *body, size_t len)
+{
+    ckv_node *n = op->n;
+    while (len > 0 && (body[len - 1] == '\n' || body[len - 1] == ' ' || body[len - 1] == '\r'))
+        len--;
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    if (len >= 2 && body[0] == '{' && body[len - 1] == '}') {
+        ckv_sbuf_add(&b, body, len - 1);
+        if (len > 2)
+            ckv_sbuf_addc(&b, ',');
+    } else {
+        ckv_sbuf_adds(&b, "{\"message\":\"Error in ");
+        ckv_sbuf_adds(&b, ckv_method_name(op->method));
+        ckv_sbuf_adds(&b, "\",\"error\":\"Unexpected reply from the owning shard\","
+                          "\"causal-context\":{},");
+    }
+    ckv_sbuf_adds(&b, "\"address\":");
+    ckv_sbuf_add_json_str(&b, op->addr, strlen(op->addr));
+    ckv_sbuf_addc(&b, '}');
+    n->cur_start = op->start;
+    ckv_reply(n, op->req, status, &b);
+}
+
+static void proxy_try_next(proxy_op *op);
+
+static void on_proxy_reply(int status, const char *body, size_t len, void *arg)
+{
+    proxy_op *op = arg;
+    if (status != 0) {
+        reply_proxied(op, status, body, len);
+        proxy_op_free(op);
+        return;
+    }
+    op->n->metrics.proxy_failovers++;
+    log_debug("proxy: %s did not answer, trying the next replica", op->addr);
+    proxy_try_next(op);
+}
+
+static void proxy_give_up(proxy_op *op)
+{
+    ckv_node *n = op->n;
+    ckv_context ctx;
+    ckv_request_context(n, op->req, &ctx);
+    n->metrics.proxy_unavailable++;
+    n->cur_start = op->start;
+    ckv_reply_error(n, op->req, 503, "Unable to satisfy request", &ctx);
+    proxy_op_free(op);
+}
+
+static void proxy_try_next(proxy_op *op)
+{
+    ckv_node *n = op->n;
+    while (op->tried < op->count && !n->shutting_down) {
+        uint64_t now = ckv_now_ms();
+        if (now >= op->deadline_ms)
+            break;
+        uint32_t idx = op->order[op->tried++];
+        snprintf(op->addr, sizeof(op->addr), "%s", n->map.view.addrs[idx]);
+        if (ckv_peer_send(n->pool, op->addr, op->method, op->uri, op->body, op->body_len,
+                          (uint32_t)(op->deadline_ms - now), true, on_proxy_reply, op) == CKV_OK)
+            return;
+    }
+    proxy_give_up(op);
+}
+
+void ckv_proxy_forward(ckv_node *n, struct evhttp_request *req, uint32_t shard)
+{
+    proxy_op *op = calloc(1, sizeof(*op));
+    size_t len;
+    const char *body = ckv_request_body(req, &len);
+    if (op != NULL) {
+        op->uri = strdup(evhttp_request_get_uri(req));
+        op->body = len > 0 ? malloc(len) : NULL;
+    }
+    if (op == NULL || op->uri == NULL || (len > 0 && op->body == NULL)) {
+        if (op != NULL)
+            proxy_op_free(op);
+        ckv_context ctx;
+        ckv_request_context(n, req, &ctx);
+        ckv_reply_error(n, req, 500, "Out of memory", &ctx);
+        return;
+    }
+    if (len > 0)
+        memcpy(op->body, body, len);
+    op->body_len = len;
+    op->n = n;
+    op->req = req;
+    op->method = evhttp_request_get_command(req);
+    op->start = n->cur_start;
+    op->deadline_ms = ckv_now_ms() + n->cfg.proxy_timeout_ms;
+    order_replicas(n, shard, op);
+    proxy_try_next(op);
+}

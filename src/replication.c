@@ -1,0 +1,257 @@
+/* replication.c — pushing own writes to the shard's replicas, and anti-entropy (sync).
+ *
+ * Push: each replica is sent this node's log entries after the last seq it acknowledged,
+ * one message in flight per peer, batching whatever accumulated. Sync: on the one
+ * housekeeping timer (and at once when a request waits), each replica is sent this
+ * node's clock; it answers with every version whose dot that clock does not cover, in
+ * chunks, and its clock, which this node then adopts (pointwise max). */
+#include "causalkv/node.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "causalkv/log.h"
+
+typedef struct repl_call {
+    ckv_node *n;
+    uint32_t peer;
+    uint64_t epoch;
+} repl_call;
+
+static repl_call *repl_call_new(ckv_node *n, uint32_t peer)
+{
+    repl_call *c = malloc(sizeof(*c));
+    if (c != NULL) {
+        c->n = n;
+        c->peer = peer;
+        c->epoch = n->map.epoch;
+    }
+    return c;
+}
+
+/* True when the reply belongs to the node's current epoch and the node keeps going. */
+static bool repl_call_current(const repl_call *c)
+{
+    return !c->n->shutting_down && c->epoch == c->n->map.epoch && c->n->self >= 0;
+}
+
+bool ckv_repl_apply(ckv_node *n, ckv_version *v)
+{
+    if (v->lamport > n->lamport)
+        n->lamport = v->lamport;
+    return ckv_store_join(n->store, v) == CKV_OK;
+}
+
+void ckv_repl_on_local_write(ckv_node *n, ckv_version *v)
+{
+    if (n->map.rf <= 1)
+        return;
+    if (ckv_wlog_append(n->wlog, v) != CKV_OK)
+        log_warn("replication log out of order at seq %llu", (unsigned long long)v->seq);
+    event_active(n->push_ev, EV_TIMEOUT, 0); /* once per loop iteration, batching writes */
+}
+
+static void push_peer(ckv_node *n, uint32_t peer);
+
+static void on_push_reply(int status, const char *body, size_t len, void *arg)
+{
+    repl_call *c = arg;
+    ckv_node *n = c->n;
+    bool current = repl_call_current(c);
+    if (current)
+        n->repl[c->peer].push_inflight = false;
+    json_t *msg = status == 200 && current ? ckv_json_parse_message(body, len) : NULL;
+    ckv_vclock peer_clock;
+    uint64_t epoch;
+    if (msg != NULL && ckv_json_get_u64(msg, "epoch", &epoch) == CKV_OK && epoch == n->map.epoch &&
+        ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->map.view.n, &peer_clock) ==
+            CKV_OK) {
+        /* the peer's word is the truth now, even when lower (it restarted empty) */
+        n->repl[c->peer].acked = peer_clock.c[n->self];
+        n->metrics.pushes++;
+        if (n->repl[c->peer].acked < ckv_wlog_last_seq(n->wlog))
+            push_peer(n, c->peer);
+    }
+    json_decref(msg);
+    free(c);
+}
+
+static void push_peer(ckv_node *n, uint32_t peer)
+{
+    ckv_repl_peer *rp = &n->repl[peer];
+    if (rp->push_inflight || rp->acked >= ckv_wlog_last_seq(n->wlog))
+        return;
+    const ckv_version *batch[CKV_DEFAULT_REPL_BATCH];
+    size_t max = n->cfg.repl_batch < CKV_DEFAULT_REPL_BATCH ? n->cfg.repl_batch : CKV_DEFAULT_REPL_BATCH;
+    size_t count = ckv_wlog_after(n->wlog, rp->acked, batch, max);
+    if (count == (size_t)-1 || count == 0)
+        return; /* the peer is behind the log: anti-entropy repairs it */
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, "{\"epoch\":");
+    ckv_sbuf_add_u64(&b, n->map.epoch);
+    ckv_sbuf_adds(&b, ",\"from\":");
+    ckv_sbuf_add_u64(&b, (uint64_t)n->self);
+    ckv_sbuf_adds(&b, ",\"versions\":[");
+    for (size_t i = 0; i < count && b.len < CKV_BATCH_SOFT_BYTES; i++) {
+        if (i > 0)
+            ckv_sbuf_addc(&b, ',');
+        ckv_json_add_version(&b, batch[i]);
+    }
+    ckv_sbuf_adds(&b, "]}");
+    repl_call *c = repl_call_new(n, peer);
+    if (c != NULL && !ckv_sbuf_failed(&b) &&
+        ckv_peer_send(n->pool, n->map.view.addrs[peer], EVHTTP_REQ_POST,
+                      CKV_INTERNAL_PREFIX "replicate", b.data, b.len, n->cfg.proxy_timeout_ms,
+                      false, on_push_reply, c) == CKV_OK)
+        rp->push_inflight = true;
+    else
+        free(c);
+    ckv_sbuf_free(&b);
+}
+
+/* Calls fn for every other replica of this node's shard. */
+#define FOR_EACH_SHARD_PEER(n, peer)                                                               \
+    for (uint32_t peer = ckv_shard_map_first_replica(&(n)->map, (n)->my_shard),                   \
+                  peer##_end = peer + (n)->map.rf;                                                 \
+         (n)->self >= 0 && peer < peer##_end; peer++)                                              \
+        if (peer != (uint32_t)(n)->self)
+
+void ckv_repl_push_all(ckv_node *n)
+{
+    if (n->shutting_down)
+        return;
+    FOR_EACH_SHARD_PEER(n, peer)
+    push_peer(n, peer);
+}
+
+static void bootstrap_check(ckv_node *n)
+{
+    if (!n->bootstrapping)
+        return;
+    bool all = true;
+    FOR_EACH_SHARD_PEER(n, peer)
+    all = all && n->repl[peer].synced_once;
+    if (all || ckv_now_ms() >= n->bootstrap_deadline_ms) {
+        n->bootstrapping = false;
+        log_info("caught up with replicas: own counter at %llu",
+                 (unsigned long long)n->clock.c[n->self]);
+        ckv_node_wake(n);
+    }
+}
+
+static void sync_peer(ckv_node *n, uint32_t peer);
+
+/* Adopts the responder's clock once every chunk of its state has been merged. */
+static void sync_complete(ckv_node *n, ckv_repl_peer *rp)
+{
+    uint64_t own_before = n->clock.c[n->self];
+    ckv_vclock before = n->clock;
+    ckv_vclock_merge(&n->clock, &rp->sync_target);
+    if (n->clock.c[n->self] != own_before) /* learnt after a restart: continue from there */
+        ckv_wlog_reset(n->wlog, n->clock.c[n->self]);
+    rp->synced_once = true;
+    if (!ckv_vclock_leq(&n->clock, &before))
+        ckv_node_wake(n);
+    bootstrap_check(n);
+}
+
+static int sync_merge_reply(ckv_node *n, ckv_repl_peer *rp, json_t *msg)
+{
+    uint64_t epoch, cursor, gen, restart = 0;
+    ckv_vclock target;
+    json_t *versions = json_object_get(msg, "versions");
+    if (ckv_json_get_u64(msg, "epoch", &epoch) != CKV_OK || epoch != n->map.epoch ||
+        ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK ||
+        ckv_json_get_u64(msg, "gen", &gen) != CKV_OK || !json_is_array(versions) ||
+        ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->map.view.n, &target) != CKV_OK)
+        return CKV_ERROR;
+    ckv_json_get_u64(msg, "restart", &restart);
+    if (rp->sync_cursor == 0 || restart)
+        rp->sync_target = target;
+    size_t i;
+    json_t *item;
+    json_array_foreach(versions, i, item)
+    {
+        ckv_version *v = ckv_json_version_decode(item, n->map.view.n);
+        if (v == NULL)
+            return CKV_ERROR;
+        ckv_repl_apply(n, v);
+        ckv_version_unref(v);
+    }
+    rp->sync_cursor = cursor;
+    rp->sync_gen = gen;
+    return CKV_OK;
+}
+
+static void on_sync_reply(int status, const char *body, size_t len, void *arg)
+{
+    repl_call *c = arg;
+    ckv_node *n = c->n;
+    if (!repl_call_current(c)) {
+        free(c);
+        return;
+    }
+    ckv_repl_peer *rp = &n->repl[c->peer];
+    rp->sync_inflight = false;
+    json_t *msg = status == 200 ? ckv_json_parse_message(body, len) : NULL;
+    if (msg == NULL || sync_merge_reply(n, rp, msg) != CKV_OK) {
+        if (status == 200)
+            log_warn("sync: bad reply from %s", n->map.view.addrs[c->peer]);
+        rp->sync_cursor = 0;
+        rp->synced_once = true; /* unreachable peers do not hold up a restart */
+        bootstrap_check(n);
+    } else if (rp->sync_cursor == 0) {
+        n->metrics.anti_entropy_rounds++;
+        sync_complete(n, rp);
+    } else {
+        sync_peer(n, c->peer); /* next chunk at once */
+    }
+    json_decref(msg);
+    free(c);
+}
+
+static void sync_peer(ckv_node *n, uint32_t peer)
+{
+    ckv_repl_peer *rp = &n->repl[peer];
+    if (rp->sync_inflight || n->shutting_down)
+        return;
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, "{\"epoch\":");
+    ckv_sbuf_add_u64(&b, n->map.epoch);
+    ckv_sbuf_adds(&b, ",\"from\":");
+    ckv_sbuf_add_u64(&b, (uint64_t)n->self);
+    ckv_sbuf_adds(&b, ",\"cursor\":");
+    ckv_sbuf_add_u64(&b, rp->sync_cursor);
+    ckv_sbuf_adds(&b, ",\"gen\":");
+    ckv_sbuf_add_u64(&b, rp->sync_gen);
+    ckv_sbuf_adds(&b, ",\"clock\":");
+    ckv_json_add_clock_array(&b, &n->clock);
+    ckv_sbuf_addc(&b, '}');
+    repl_call *c = repl_call_new(n, peer);
+    if (c != NULL && !ckv_sbuf_failed(&b) &&
+        ckv_peer_send(n->pool, n->map.view.addrs[peer], EVHTTP_REQ_POST, CKV_INTERNAL_PREFIX "sync",
+                      b.data, b.len, n->cfg.proxy_timeout_ms, false, on_sync_reply, c) == CKV_OK)
+        rp->sync_inflight = true;
+    else
+        free(c);
+    ckv_sbuf_free(&b);
+}
+
+void ckv_repl_pull_now(ckv_node *n)
+{
+    if (n->map.rf <= 1 || n->self < 0)
+        return;
+    FOR_EACH_SHARD_PEER(n, peer)
+    sync_peer(n, peer);
+}
+
+void ckv_repl_tick(ckv_node *n)
+{
+    if (n->self < 0)
+        return;
+    bootstrap_check(n);
+    ckv_repl_pull_now(n);
+    ckv_repl_push_all(n);
+}
