@@ -140,7 +140,7 @@ static void sync_answer(ckv_node *n, struct evhttp_request *req, const ckv_vcloc
     ckv_sbuf_init(&b);
     ckv_sbuf_adds(&b, "{\"versions\":[");
     size_t pos = (size_t)cursor, count = 0;
-    const ckv_version *v;
+    const ckv_version *v = NULL;
     while (behind && b.len < CKV_BATCH_SOFT_BYTES && (v = ckv_store_next(n->store, &pos)) != NULL) {
         if (version_covered(v, asker))
             continue;

@@ -232,6 +232,22 @@ void ckv_json_add_version(ckv_sbuf *b, const ckv_version *v)
     ckv_sbuf_addc(b, '}');
 }
 
+void ckv_json_add_version_base(ckv_sbuf *b, const ckv_version *v)
+{
+    ckv_sbuf_adds(b, "{\"k\":");
+    ckv_sbuf_add_json_str(b, ckv_version_key(v), v->key_len);
+    ckv_sbuf_adds(b, ",\"v\":");
+    if (v->tombstone)
+        ckv_sbuf_adds(b, "null");
+    else
+        ckv_sbuf_add_json_str(b, ckv_version_value(v), v->value_len);
+    ckv_sbuf_adds(b, ",\"o\":");
+    ckv_sbuf_add_u64(b, CKV_ORIGIN_BASE);
+    ckv_sbuf_adds(b, ",\"s\":0,\"l\":");
+    ckv_sbuf_add_u64(b, v->lamport);
+    ckv_sbuf_addc(b, '}');
+}
+
 static int decode_deps(const json_t *d, uint32_t n, ckv_deps **out)
 {
     *out = NULL;

@@ -1,30 +1,667 @@
-/* view_change.c — temporary: view change lands in its own commit. */
+/* view_change.c — the view-change protocol over HTTP (decisions live in view_plan.c).
+ *
+ * Coordinator: prepare (old ∪ new pause writes) → collect (every version from every
+ * live replica of every old shard, joined) → install (each new shard's keys, as base
+ * state, staged on its replicas) → commit (new view + epoch everywhere) → reply. A
+ * failure before commit aborts everywhere and the old view stays in force. Participants
+ * abort on their own when the coordinator goes silent for VIEW_CHANGE_TIMEOUT_MS. */
 #include "causalkv/node.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "causalkv/log.h"
+#include "causalkv/view_plan.h"
+
+#define VC_PREFIX CKV_INTERNAL_PREFIX "view/"
+
+enum vc_phase { VC_PREPARE, VC_COLLECT, VC_INSTALL, VC_COMMIT, VC_ABORT };
+
+typedef struct vc_coord {
+    ckv_node *n;
+    struct evhttp_request *req;
+    uint64_t id;
+    ckv_view_plan plan;
+    enum vc_phase phase;
+    uint32_t pending;
+    bool prepared[CKV_VIEW_MAX];
+    bool ok[CKV_VIEW_MAX]; /* of the current phase */
+    uint64_t cursor[CKV_VIEW_MAX], gen[CKV_VIEW_MAX];
+    int64_t confirmed[CKV_VIEW_MAX]; /* key count each node reported at commit, -1 none */
+    ckv_store *staging;
+    size_t moved;
+    uint64_t started_ms;
+    char why[256];
+} vc_coord;
+
+struct ckv_view_change {
+    uint64_t id; /* the change this node is prepared for, 0 none */
+    ckv_shard_map new_map;
+    ckv_view old_view;
+    uint64_t deadline_ms;
+    ckv_store *staged;
+    uint64_t staged_lamport;
+    uint64_t committed_id; /* last change committed here (commit retries are idempotent) */
+    vc_coord *coord;
+};
+
+typedef struct vc_call {
+    vc_coord *c;
+    uint32_t idx;
+} vc_call;
+
+static ckv_view_change *vc_get(ckv_node *n)
+{
+    if (n->vc == NULL)
+        n->vc = calloc(1, sizeof(*n->vc));
+    return n->vc;
+}
+
+static uint32_t vc_message_timeout(const ckv_node *n)
+{
+    return n->cfg.proxy_timeout_ms * 5;
+}
+
+/* ---------- coordinator ---------- */
+
+static void coord_phase_done(vc_coord *c);
+static void coord_send_next(vc_coord *c, uint32_t idx);
+
+static void coord_free(vc_coord *c)
+{
+    ckv_store_free(c->staging);
+    if (c->n->vc != NULL && c->n->vc->coord == c)
+        c->n->vc->coord = NULL;
+    free(c);
+}
+
+static void add_header(ckv_sbuf *b, const char *op_fields, uint64_t id)
+{
+    ckv_sbuf_adds(b, "{\"id\":");
+    ckv_sbuf_add_u64(b, id);
+    ckv_sbuf_adds(b, op_fields);
+}
+
+static void add_view_array(ckv_sbuf *b, const ckv_view *v)
+{
+    ckv_sbuf_addc(b, '[');
+    for (uint32_t i = 0; i < v->n; i++) {
+        if (i > 0)
+            ckv_sbuf_addc(b, ',');
+        ckv_sbuf_add_json_str(b, v->addrs[i], strlen(v->addrs[i]));
+    }
+    ckv_sbuf_addc(b, ']');
+}
+
+static void build_prepare(vc_coord *c, ckv_sbuf *b)
+{
+    add_header(b, ",\"epoch\":", c->id);
+    ckv_sbuf_add_u64(b, c->plan.new_map.epoch);
+    ckv_sbuf_adds(b, ",\"repl-factor\":");
+    ckv_sbuf_add_u64(b, c->plan.new_map.rf);
+    ckv_sbuf_adds(b, ",\"view\":");
+    add_view_array(b, &c->plan.new_map.view);
+    ckv_sbuf_adds(b, ",\"old-view\":");
+    add_view_array(b, &c->plan.old_map.view);
+    ckv_sbuf_addc(b, '}');
+}
+
+static void build_cursor_msg(vc_coord *c, uint32_t idx, ckv_sbuf *b)
+{
+    add_header(b, ",\"cursor\":", c->id);
+    ckv_sbuf_add_u64(b, c->cursor[idx]);
+    ckv_sbuf_adds(b, ",\"gen\":");
+    ckv_sbuf_add_u64(b, c->gen[idx]);
+    ckv_sbuf_addc(b, '}');
+}
+
+/* Next chunk of the keys node idx owns in the new view, as base state; cursor 0 = last. */
+static void build_install(vc_coord *c, uint32_t idx, ckv_sbuf *b)
+{
+    uint32_t shard = ckv_shard_map_shard_of_member(
+        &c->plan.new_map, (uint32_t)ckv_view_index_of(&c->plan.new_map.view, c->plan.nodes.addrs[idx]));
+    add_header(b, ",\"versions\":[", c->id);
+    size_t pos = (size_t)c->cursor[idx], count = 0;
+    const ckv_version *v = NULL;
+    while (b->len < CKV_BATCH_SOFT_BYTES && (v = ckv_store_next(c->staging, &pos)) != NULL) {
+        if (v->tombstone ||
+            ckv_shard_map_owner(&c->plan.new_map, ckv_version_key(v), v->key_len) != shard)
+            continue;
+        if (count++ > 0)
+            ckv_sbuf_addc(b, ',');
+        ckv_json_add_version_base(b, v);
+    }
+    c->cursor[idx] = v == NULL ? 0 : pos;
+    ckv_sbuf_adds(b, "],\"last\":");
+    ckv_sbuf_adds(b, v == NULL ? "true}" : "false}");
+}
+
+static const char *phase_op(enum vc_phase p)
+{
+    static const char *const ops[] = {"prepare", "collect", "install", "commit", "abort"};
+    return ops[p];
+}
+
+static int merge_collect_reply(vc_coord *c, uint32_t idx, json_t *msg)
+{
+    uint64_t cursor, gen;
+    json_t *versions = json_object_get(msg, "versions");
+    if (ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK ||
+        ckv_json_get_u64(msg, "gen", &gen) != CKV_OK || !json_is_array(versions))
+        return CKV_ERROR;
+    size_t i;
+    json_t *item;
+    json_array_foreach(versions, i, item)
+    {
+        ckv_version *v = ckv_json_version_decode(item, c->plan.old_map.view.n);
+        if (v == NULL)
+            return CKV_ERROR;
+        ckv_store_join(c->staging, v);
+        ckv_version_unref(v);
+    }
+    c->cursor[idx] = cursor;
+    c->gen[idx] = gen;
+    return CKV_OK;
+}
+
+/* Reads a node's reply to the current phase; true when that node is finished with it. */
+static bool coord_take_reply(vc_coord *c, uint32_t idx, int status, const char *body, size_t len)
+{
+    json_t *msg = status == 200 ? ckv_json_parse_message(body, len) : NULL;
+    bool ok = msg != NULL;
+    if (ok && c->phase == VC_COLLECT) {
+        ok = merge_collect_reply(c, idx, msg) == CKV_OK;
+        if (ok && c->cursor[idx] != 0) {
+            json_decref(msg);
+            return false; /* more chunks */
+        }
+    } else if (ok && c->phase == VC_COMMIT) {
+        uint64_t count;
+        c->confirmed[idx] = ckv_json_get_u64(msg, "key-count", &count) == CKV_OK ? (int64_t)count : -1;
+    } else if (ok && c->phase == VC_INSTALL && c->cursor[idx] != 0) {
+        json_decref(msg);
+        return false;
+    }
+    if (!ok)
+        log_warn("view change %llu: %s on %s failed (status %d)", (unsigned long long)c->id,
+                 phase_op(c->phase), c->plan.nodes.addrs[idx], status);
+    c->ok[idx] = ok;
+    json_decref(msg);
+    return true;
+}
+
+static void on_coord_reply(int status, const char *body, size_t len, void *arg)
+{
+    vc_call *call = arg;
+    vc_coord *c = call->c;
+    uint32_t idx = call->idx;
+    free(call);
+    if (!coord_take_reply(c, idx, status, body, len)) {
+        coord_send_next(c, idx);
+        return;
+    }
+    if (--c->pending == 0)
+        coord_phase_done(c);
+}
+
+/* Sends node idx its next message of the current phase; on a failure to send, the node
+ * is finished with the phase (not ok). */
+static void coord_send_next(vc_coord *c, uint32_t idx)
+{
+    ckv_node *n = c->n;
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    if (c->phase == VC_PREPARE)
+        build_prepare(c, &b);
+    else if (c->phase == VC_COLLECT)
+        build_cursor_msg(c, idx, &b);
+    else if (c->phase == VC_INSTALL)
+        build_install(c, idx, &b);
+    else
+        add_header(&b, "}", c->id);
+    char uri[64];
+    snprintf(uri, sizeof(uri), VC_PREFIX "%s", phase_op(c->phase));
+    vc_call *call = malloc(sizeof(*call));
+    int rc = CKV_ERROR;
+    if (call != NULL && !ckv_sbuf_failed(&b)) {
+        call->c = c;
+        call->idx = idx;
+        rc = ckv_peer_send(n->pool, c->plan.nodes.addrs[idx], EVHTTP_REQ_POST, uri, b.data, b.len,
+                           vc_message_timeout(n), false, on_coord_reply, call);
+    }
+    ckv_sbuf_free(&b);
+    if (rc != CKV_OK) {
+        free(call);
+        c->ok[idx] = false;
+        if (--c->pending == 0)
+            coord_phase_done(c);
+    }
+}
+
+static bool phase_includes(const vc_coord *c, uint32_t i)
+{
+    switch (c->phase) {
+    case VC_PREPARE: return true;
+    case VC_COLLECT: return c->plan.in_old[i] && c->prepared[i];
+    case VC_INSTALL: return c->plan.in_new[i];
+    case VC_COMMIT:
+    case VC_ABORT: return c->prepared[i];
+    }
+    return false;
+}
+
+static void coord_start_phase(vc_coord *c, enum vc_phase phase)
+{
+    c->phase = phase;
+    log_info("view change %llu: %s", (unsigned long long)c->id, phase_op(phase));
+    uint32_t targets[CKV_VIEW_MAX], count = 0;
+    for (uint32_t i = 0; i < c->plan.nodes.n; i++) {
+        c->ok[i] = false;
+        c->cursor[i] = c->gen[i] = 0;
+        if (phase_includes(c, i))
+            targets[count++] = i;
+    }
+    /* +1 holds the phase open until every message is out, so a synchronous failure
+     * cannot finish the phase in the middle of the loop */
+    c->pending = count + 1;
+    for (uint32_t k = 0; k < count; k++)
+        coord_send_next(c, targets[k]);
+    if (--c->pending == 0)
+        coord_phase_done(c);
+}
+
+static void coord_reply_failure(vc_coord *c)
+{
+    ckv_node *n = c->n;
+    char msg[320];
+    snprintf(msg, sizeof(msg), "View change failed: %s", c->why);
+    log_warn("view change %llu failed: %s", (unsigned long long)c->id, c->why);
+    ckv_context ctx;
+    ckv_request_context(n, c->req, &ctx);
+    ckv_reply_error(n, c->req, 503, msg, &ctx);
+    coord_free(c);
+}
+
+static void add_shard_results(vc_coord *c, ckv_sbuf *b)
+{
+    const ckv_shard_map *m = &c->plan.new_map;
+    ckv_sbuf_adds(b, ",\"shards\":[");
+    for (uint32_t s = 1; s <= m->shards; s++) {
+        uint32_t first = ckv_shard_map_first_replica(m, s);
+        int64_t count = -1;
+        ckv_sbuf_adds(b, s > 1 ? ",{\"shard-id\":" : "{\"shard-id\":");
+        ckv_sbuf_add_u64(b, s);
+        ckv_sbuf_adds(b, ",\"replicas\":[");
+        for (uint32_t r = first; r < first + m->rf; r++) {
+            int idx = ckv_view_index_of(&c->plan.nodes, m->view.addrs[r]);
+            if (count < 0 && idx >= 0)
+                count = c->confirmed[idx];
+            if (r > first)
+                ckv_sbuf_addc(b, ',');
+            ckv_sbuf_add_json_str(b, m->view.addrs[r], strlen(m->view.addrs[r]));
+        }
+        ckv_sbuf_adds(b, "],\"key-count\":");
+        ckv_sbuf_add_u64(b, count < 0 ? 0 : (uint64_t)count);
+        ckv_sbuf_addc(b, '}');
+    }
+    ckv_sbuf_addc(b, ']');
+}
+
+static void coord_reply_success(vc_coord *c)
+{
+    ckv_node *n = c->n;
+    uint64_t ms = ckv_now_ms() - c->started_ms;
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, "{\"message\":\"View change successful\"");
+    add_shard_results(c, &b);
+    ckv_sbuf_adds(&b, ",\"moved-keys\":");
+    ckv_sbuf_add_u64(&b, c->moved);
+    ckv_sbuf_adds(&b, ",\"duration-ms\":");
+    ckv_sbuf_add_u64(&b, ms);
+    ckv_context ctx = {.epoch = c->plan.new_map.epoch};
+    ckv_vclock_init(&ctx.clock, c->plan.new_map.view.n);
+    ckv_json_add_context(&b, true, &c->plan.new_map, &ctx);
+    ckv_sbuf_addc(&b, '}');
+    log_info("view change %llu committed: epoch %llu, %u shards, %zu keys moved in %llu ms",
+             (unsigned long long)c->id, (unsigned long long)c->plan.new_map.epoch,
+             (unsigned)c->plan.new_map.shards, c->moved, (unsigned long long)ms);
+    ckv_reply(n, c->req, 200, &b);
+    coord_free(c);
+}
+
+static size_t count_moved(vc_coord *c)
+{
+    size_t pos = 0, moved = 0;
+    const ckv_version *v = NULL;
+    while ((v = ckv_store_next(c->staging, &pos)) != NULL)
+        if (!v->tombstone && ckv_view_plan_key_moves(&c->plan, ckv_version_key(v), v->key_len))
+            moved++;
+    return moved;
+}
+
+static void coord_abort(vc_coord *c)
+{
+    coord_start_phase(c, VC_ABORT);
+}
+
+static void coord_phase_done(vc_coord *c)
+{
+    char err[256];
+    switch (c->phase) {
+    case VC_PREPARE:
+        memcpy(c->prepared, c->ok, sizeof(c->prepared));
+        if (ckv_view_plan_check_reachable(&c->plan, c->ok, true, err, sizeof(err)) != CKV_OK) {
+            snprintf(c->why, sizeof(c->why), "%s", err);
+            return coord_abort(c);
+        }
+        return coord_start_phase(c, VC_COLLECT);
+    case VC_COLLECT:
+        for (uint32_t i = 0; i < c->plan.nodes.n; i++)
+            if (!c->plan.in_old[i])
+                c->ok[i] = c->prepared[i];
+        if (ckv_view_plan_check_reachable(&c->plan, c->ok, true, err, sizeof(err)) != CKV_OK) {
+            snprintf(c->why, sizeof(c->why), "%s", err);
+            return coord_abort(c);
+        }
+        c->moved = count_moved(c);
+        return coord_start_phase(c, VC_INSTALL);
+    case VC_INSTALL:
+        if (ckv_view_plan_check_reachable(&c->plan, c->ok, false, err, sizeof(err)) != CKV_OK) {
+            snprintf(c->why, sizeof(c->why), "%s", err);
+            return coord_abort(c);
+        }
+        return coord_start_phase(c, VC_COMMIT);
+    case VC_COMMIT:
+        return coord_reply_success(c);
+    case VC_ABORT:
+        return coord_reply_failure(c);
+    }
+}
+
+static void reply_bad_change(ckv_node *n, struct evhttp_request *req, const char *why)
+{
+    ckv_context ctx;
+    ckv_request_context(n, req, &ctx);
+    ckv_reply_error(n, req, 400, why, &ctx);
+}
 
 void ckv_view_change_client(ckv_node *n, struct evhttp_request *req)
 {
-    ckv_context ctx;
-    ckv_request_context(n, req, &ctx);
-    ckv_reply_error(n, req, 503, "View change failed: not available yet", &ctx);
+    size_t len;
+    const char *body = ckv_request_body(req, &len);
+    ckv_client_body b;
+    char err[256];
+    ckv_view view;
+    long rf;
+    if (len > n->cfg.max_body_bytes || ckv_client_body_parse(body, len, &n->map, &b) != CKV_OK) {
+        ckv_client_body_free(&b);
+        return reply_bad_change(n, req, "Failed to parse request body");
+    }
+    int rc = ckv_view_change_body_parse(b.root, &view, &rf, err, sizeof(err));
+    ckv_client_body_free(&b);
+    if (rc != CKV_OK)
+        return reply_bad_change(n, req, err);
+    vc_coord *c = calloc(1, sizeof(*c));
+    if (c == NULL || vc_get(n) == NULL) {
+        free(c);
+        return reply_bad_change(n, req, "Out of memory");
+    }
+    if (ckv_view_plan_init(&c->plan, &n->map, n->cfg.address, &view, rf, err, sizeof(err)) != CKV_OK) {
+        free(c);
+        return reply_bad_change(n, req, err);
+    }
+    if (n->vc->coord != NULL || n->vc->id != 0) {
+        free(c);
+        ckv_context ctx;
+        ckv_request_context(n, req, &ctx);
+        return ckv_reply_error(n, req, 503,
+                               "View change failed: another view change is in progress", &ctx);
+    }
+    c->n = n;
+    c->req = req;
+    c->id = (ckv_now_ms() << 16) ^ ((uint64_t)rand() & 0xffff) ^ (uint64_t)n->self;
+    c->started_ms = ckv_now_ms();
+    c->staging = ckv_store_new();
+    for (uint32_t i = 0; i < CKV_VIEW_MAX; i++)
+        c->confirmed[i] = -1;
+    n->vc->coord = c;
+    if (c->staging == NULL) {
+        snprintf(c->why, sizeof(c->why), "out of memory");
+        return coord_reply_failure(c);
+    }
+    coord_start_phase(c, VC_PREPARE);
 }
+
+/* ---------- participant ---------- */
+
+static void reply_json(ckv_node *n, struct evhttp_request *req, ckv_sbuf *b)
+{
+    ckv_reply(n, req, 200, b);
+}
+
+static void reply_refused(ckv_node *n, struct evhttp_request *req, int status, const char *why)
+{
+    ckv_context ctx = {.epoch = n->map.epoch};
+    ckv_vclock_init(&ctx.clock, n->map.view.n);
+    ckv_reply_error(n, req, status, why, &ctx);
+}
+
+static void participant_reset(ckv_node *n)
+{
+    ckv_view_change *vc = n->vc;
+    ckv_store_free(vc->staged);
+    vc->staged = NULL;
+    vc->staged_lamport = 0;
+    vc->id = 0;
+    n->frozen = false;
+    ckv_node_wake(n); /* paused writes go on (or re-route after a commit) */
+}
+
+static int parse_prepare(ckv_node *n, json_t *msg, ckv_view_change *vc, char *err, size_t errlen)
+{
+    uint64_t epoch;
+    ckv_view view, old_view;
+    long rf;
+    if (ckv_json_get_u64(msg, "epoch", &epoch) != CKV_OK ||
+        ckv_view_change_body_parse(msg, &view, &rf, err, errlen) != CKV_OK) {
+        snprintf(err, errlen, "bad prepare message");
+        return CKV_ERROR;
+    }
+    json_t *ov = json_object_get(msg, "old-view");
+    json_t *wrap = json_pack("{s:O,s:i}", "view", ov, "repl-factor", 1);
+    int rc = wrap != NULL ? ckv_view_change_body_parse(wrap, &old_view, &rf, err, errlen) : CKV_ERROR;
+    json_decref(wrap);
+    if (rc != CKV_OK)
+        return CKV_ERROR;
+    if (ckv_shard_map_init(&vc->new_map, &view, json_integer_value(json_object_get(msg, "repl-factor")),
+                           epoch, err, errlen) != CKV_OK)
+        return CKV_ERROR;
+    vc->old_view = old_view;
+    (void)n;
+    return CKV_OK;
+}
+
+static void handle_prepare(ckv_node *n, struct evhttp_request *req, json_t *msg, uint64_t id)
+{
+    ckv_view_change *vc = n->vc;
+    uint64_t epoch;
+    char err[256];
+    if (ckv_json_get_u64(msg, "epoch", &epoch) != CKV_OK)
+        return reply_refused(n, req, 400, "bad prepare message");
+    if (!ckv_view_plan_may_prepare(n->map.epoch, vc->id, id, epoch))
+        return reply_refused(n, req, 409, "another view change is in progress");
+    if (vc->id != id) {
+        if (parse_prepare(n, msg, vc, err, sizeof(err)) != CKV_OK)
+            return reply_refused(n, req, 400, err);
+        vc->id = id;
+        n->frozen = true;
+        log_info("view change %llu prepared: epoch %llu, writes paused", (unsigned long long)id,
+                 (unsigned long long)epoch);
+    }
+    vc->deadline_ms = ckv_now_ms() + n->cfg.view_change_timeout_ms;
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, "{\"epoch\":");
+    ckv_sbuf_add_u64(&b, n->map.epoch);
+    ckv_sbuf_addc(&b, '}');
+    reply_json(n, req, &b);
+}
+
+/* Every version this node holds (tombstones too: they win joins), in chunks. */
+static void handle_collect(ckv_node *n, struct evhttp_request *req, json_t *msg)
+{
+    uint64_t cursor, gen;
+    if (ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK || ckv_json_get_u64(msg, "gen", &gen) != CKV_OK)
+        return reply_refused(n, req, 400, "bad collect message");
+    if (cursor != 0 && gen != ckv_store_generation(n->store))
+        return reply_refused(n, req, 409, "store changed during collection");
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, "{\"versions\":[");
+    size_t pos = (size_t)cursor, count = 0;
+    const ckv_version *v = NULL;
+    while (b.len < CKV_BATCH_SOFT_BYTES && (v = ckv_store_next(n->store, &pos)) != NULL) {
+        if (count++ > 0)
+            ckv_sbuf_addc(&b, ',');
+        ckv_json_add_version(&b, v);
+    }
+    ckv_sbuf_adds(&b, "],\"cursor\":");
+    ckv_sbuf_add_u64(&b, v == NULL ? 0 : pos);
+    ckv_sbuf_adds(&b, ",\"gen\":");
+    ckv_sbuf_add_u64(&b, ckv_store_generation(n->store));
+    ckv_sbuf_addc(&b, '}');
+    reply_json(n, req, &b);
+}
+
+static void handle_install(ckv_node *n, struct evhttp_request *req, json_t *msg)
+{
+    ckv_view_change *vc = n->vc;
+    json_t *versions = json_object_get(msg, "versions");
+    if (!json_is_array(versions))
+        return reply_refused(n, req, 400, "bad install message");
+    if (vc->staged == NULL && (vc->staged = ckv_store_new()) == NULL)
+        return reply_refused(n, req, 500, "Out of memory");
+    size_t i;
+    json_t *item;
+    json_array_foreach(versions, i, item)
+    {
+        ckv_version *v = ckv_json_version_decode(item, vc->new_map.view.n);
+        if (v == NULL)
+            return reply_refused(n, req, 400, "bad version in install message");
+        if (v->lamport > vc->staged_lamport)
+            vc->staged_lamport = v->lamport;
+        ckv_store_join(vc->staged, v);
+        ckv_version_unref(v);
+    }
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, "{\"staged\":");
+    ckv_sbuf_add_u64(&b, ckv_store_live_count(vc->staged));
+    ckv_sbuf_addc(&b, '}');
+    reply_json(n, req, &b);
+}
+
+static void reply_commit(ckv_node *n, struct evhttp_request *req)
+{
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, "{\"key-count\":");
+    ckv_sbuf_add_u64(&b, n->self >= 0 ? ckv_store_live_count(n->store) : 0);
+    ckv_sbuf_adds(&b, ",\"epoch\":");
+    ckv_sbuf_add_u64(&b, n->map.epoch);
+    ckv_sbuf_addc(&b, '}');
+    reply_json(n, req, &b);
+}
+
+static void handle_commit(ckv_node *n, struct evhttp_request *req)
+{
+    ckv_view_change *vc = n->vc;
+    ckv_store *fresh = vc->staged != NULL ? vc->staged : ckv_store_new();
+    if (fresh == NULL)
+        return reply_refused(n, req, 500, "Out of memory");
+    vc->staged = NULL;
+    ckv_store_free(n->store);
+    n->store = fresh;
+    ckv_node_set_map(n, &vc->new_map);
+    if (vc->staged_lamport > n->lamport)
+        n->lamport = vc->staged_lamport;
+    vc->committed_id = vc->id;
+    n->bootstrapping = false; /* every replica of a new shard starts from the same base */
+    log_info("view change %llu committed here: epoch %llu, %s shard %u, %zu keys",
+             (unsigned long long)vc->id, (unsigned long long)n->map.epoch,
+             n->self >= 0 ? "member of" : "removed; was", (unsigned)n->my_shard,
+             ckv_store_live_count(n->store));
+    participant_reset(n);
+    reply_commit(n, req);
+}
+
 void ckv_view_change_internal(ckv_node *n, struct evhttp_request *req, const char *op)
 {
-    (void)op;
-    ckv_context ctx;
-    ckv_request_context(n, req, &ctx);
-    ckv_reply_error(n, req, 404, "Not found", &ctx);
+    size_t len;
+    const char *body = ckv_request_body(req, &len);
+    json_t *msg = ckv_json_parse_message(body, len);
+    uint64_t id;
+    if (msg == NULL || ckv_json_get_u64(msg, "id", &id) != CKV_OK || id == 0 || vc_get(n) == NULL) {
+        json_decref(msg);
+        return reply_refused(n, req, 400, "Failed to parse request body");
+    }
+    ckv_view_change *vc = n->vc;
+    size_t oplen = strcspn(op, "?");
+    if (oplen == 7 && memcmp(op, "prepare", 7) == 0)
+        handle_prepare(n, req, msg, id);
+    else if (oplen == 6 && memcmp(op, "commit", 6) == 0 && vc->committed_id == id)
+        reply_commit(n, req); /* a retry of a commit that already happened */
+    else if (vc->id != id)
+        reply_refused(n, req, 409, "not prepared for this view change");
+    else if (vc->deadline_ms = ckv_now_ms() + n->cfg.view_change_timeout_ms,
+             oplen == 7 && memcmp(op, "collect", 7) == 0)
+        handle_collect(n, req, msg);
+    else if (oplen == 7 && memcmp(op, "install", 7) == 0)
+        handle_install(n, req, msg);
+    else if (oplen == 6 && memcmp(op, "commit", 6) == 0)
+        handle_commit(n, req);
+    else if (oplen == 5 && memcmp(op, "abort", 5) == 0) {
+        log_info("view change %llu aborted by its coordinator", (unsigned long long)id);
+        participant_reset(n);
+        reply_refused(n, req, 200, "aborted");
+    } else
+        reply_refused(n, req, 404, "Not found");
+    json_decref(msg);
 }
+
 void ckv_view_change_tick(ckv_node *n)
 {
-    (void)n;
+    ckv_view_change *vc = n->vc;
+    if (vc == NULL || vc->id == 0 || vc->coord != NULL || ckv_now_ms() < vc->deadline_ms)
+        return;
+    log_warn("view change %llu: coordinator silent, aborting here", (unsigned long long)vc->id);
+    participant_reset(n);
 }
+
 void ckv_view_change_free(ckv_node *n)
 {
-    (void)n;
+    if (n->vc == NULL)
+        return;
+    if (n->vc->coord != NULL) {
+        snprintf(n->vc->coord->why, sizeof(n->vc->coord->why), "node shutting down");
+        coord_reply_failure(n->vc->coord);
+    }
+    ckv_store_free(n->vc->staged);
+    free(n->vc);
+    n->vc = NULL;
 }
+
 bool ckv_view_change_knows_ip(const ckv_node *n, const char *ip)
 {
-    (void)n;
-    (void)ip;
+    const ckv_view_change *vc = n->vc;
+    if (vc == NULL || vc->id == 0)
+        return false;
+    const ckv_view *views[2] = {&vc->old_view, &vc->new_map.view};
+    size_t len = strlen(ip);
+    for (int k = 0; k < 2; k++)
+        for (uint32_t i = 0; i < views[k]->n; i++)
+            if (strncmp(views[k]->addrs[i], ip, len) == 0 && views[k]->addrs[i][len] == ':')
+                return true;
     return false;
 }

@@ -59,6 +59,10 @@ int ckv_json_clock_array_decode(const json_t *arr, uint32_t n, ckv_vclock *out);
  * ("d" omitted without dependencies). */
 void ckv_json_add_version(ckv_sbuf *b, const ckv_version *v);
 
+/* The same write as base state of a new epoch: origin CKV_ORIGIN_BASE, seq 0, no
+ * dependencies, Lamport time kept (so later writes still win). */
+void ckv_json_add_version_base(ckv_sbuf *b, const ckv_version *v);
+
 /* Decodes and validates one version of a view of n members (origin < n or
  * CKV_ORIGIN_BASE, key 1..CKV_KEY_MAX bytes, deps length n). NULL when invalid. */
 ckv_version *ckv_json_version_decode(const json_t *obj, uint32_t n);
