@@ -11,9 +11,7 @@
 
 static void print_usage(FILE *out)
 {
-    fprintf(out, "causalkv %s — a sharded, replicated, causally consistent key-value store\n\n"
-                 "usage: causalkv [--help | --version]\n\n"
-                 "Configuration comes from the environment:\n\n",
+    fprintf(out, "causalkv %s — a sharded, replicated, causally consistent key-value store\n\n",
             CKV_VERSION);
     ckv_config_print_help(out);
 }
