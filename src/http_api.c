@@ -552,5 +552,11 @@ void ckv_http_gencb(struct evhttp_request *req, void *arg)
 {
     ckv_node *n = arg;
     n->cur_start = (double)ckv_now_ms() / 1000.0;
+    if (!ckv_conn_admit(n, req)) {
+        ckv_context ctx = {.epoch = n->map.epoch};
+        ckv_vclock_init(&ctx.clock, n->map.view.n);
+        ckv_reply_error(n, req, 503, "Too many connections", &ctx);
+        return;
+    }
     ckv_http_dispatch(n, req, 0);
 }

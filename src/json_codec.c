@@ -205,7 +205,9 @@ int ckv_json_clock_array_decode(const json_t *arr, uint32_t n, ckv_vclock *out)
     return CKV_OK;
 }
 
-void ckv_json_add_version(ckv_sbuf *b, const ckv_version *v)
+/* One writer for both forms, so the wire format cannot drift between them. */
+static void add_version(ckv_sbuf *b, const ckv_version *v, uint64_t origin, uint64_t seq,
+                        const ckv_deps *deps)
 {
     ckv_sbuf_adds(b, "{\"k\":");
     ckv_sbuf_add_json_str(b, ckv_version_key(v), v->key_len);
@@ -215,37 +217,31 @@ void ckv_json_add_version(ckv_sbuf *b, const ckv_version *v)
     else
         ckv_sbuf_add_json_str(b, ckv_version_value(v), v->value_len);
     ckv_sbuf_adds(b, ",\"o\":");
-    ckv_sbuf_add_u64(b, v->origin);
+    ckv_sbuf_add_u64(b, origin);
     ckv_sbuf_adds(b, ",\"s\":");
-    ckv_sbuf_add_u64(b, v->seq);
+    ckv_sbuf_add_u64(b, seq);
     ckv_sbuf_adds(b, ",\"l\":");
     ckv_sbuf_add_u64(b, v->lamport);
-    if (v->deps != NULL) {
+    if (deps != NULL) {
         ckv_sbuf_adds(b, ",\"d\":[");
-        for (uint32_t i = 0; i < v->deps->n; i++) {
+        for (uint32_t i = 0; i < deps->n; i++) {
             if (i > 0)
                 ckv_sbuf_addc(b, ',');
-            ckv_sbuf_add_u64(b, v->deps->c[i]);
+            ckv_sbuf_add_u64(b, deps->c[i]);
         }
         ckv_sbuf_addc(b, ']');
     }
     ckv_sbuf_addc(b, '}');
 }
 
+void ckv_json_add_version(ckv_sbuf *b, const ckv_version *v)
+{
+    add_version(b, v, v->origin, v->seq, v->deps);
+}
+
 void ckv_json_add_version_base(ckv_sbuf *b, const ckv_version *v)
 {
-    ckv_sbuf_adds(b, "{\"k\":");
-    ckv_sbuf_add_json_str(b, ckv_version_key(v), v->key_len);
-    ckv_sbuf_adds(b, ",\"v\":");
-    if (v->tombstone)
-        ckv_sbuf_adds(b, "null");
-    else
-        ckv_sbuf_add_json_str(b, ckv_version_value(v), v->value_len);
-    ckv_sbuf_adds(b, ",\"o\":");
-    ckv_sbuf_add_u64(b, CKV_ORIGIN_BASE);
-    ckv_sbuf_adds(b, ",\"s\":0,\"l\":");
-    ckv_sbuf_add_u64(b, v->lamport);
-    ckv_sbuf_addc(b, '}');
+    add_version(b, v, CKV_ORIGIN_BASE, 0, NULL);
 }
 
 static int decode_deps(const json_t *d, uint32_t n, ckv_deps **out)

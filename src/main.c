@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "causalkv/config.h"
 #include "causalkv/log.h"
@@ -14,6 +15,26 @@ static void print_usage(FILE *out)
     fprintf(out, "causalkv %s — a sharded, replicated, causally consistent key-value store\n\n",
             CKV_VERSION);
     ckv_config_print_help(out);
+}
+
+/* MAX_CONNECTIONS clients plus peer pools need descriptors; the default soft limit
+ * (often 1024) would make accept fail long before the cap is reached. */
+static void raise_fd_limit(uint32_t max_connections)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)max_connections + 1024;
+    if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+        want = rl.rlim_max;
+    if (want > rl.rlim_cur) {
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            log_warn("could not raise the open-file limit to %llu", (unsigned long long)want);
+    }
+    if (rl.rlim_cur < (rlim_t)max_connections + 64)
+        log_warn("open-file limit %llu is below MAX_CONNECTIONS=%u; accept may fail first",
+                 (unsigned long long)rl.rlim_cur, max_connections);
 }
 
 int main(int argc, char **argv)
@@ -34,6 +55,7 @@ int main(int argc, char **argv)
         return EXIT_BAD_CONFIG;
     }
     ckv_log_level = cfg.log_level;
+    raise_fd_limit(cfg.max_connections);
     char desc[1024];
     ckv_config_describe(&cfg, desc, sizeof(desc));
     ckv_node *node = ckv_node_new(&cfg);

@@ -139,6 +139,7 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     ckv_node *n = arg;
+    ckv_conn_reconcile(n);
     ckv_repl_tick(n);
     ckv_view_change_tick(n);
 }
@@ -301,6 +302,7 @@ void ckv_node_free(ckv_node *n)
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);
+    ckv_conn_free(n);
     ckv_wlog_free(n->wlog);
     ckv_store_free(n->store);
     if (n->base)

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "causalkv/config.h"
 #include "causalkv/json_codec.h"
@@ -33,6 +34,14 @@ typedef struct ckv_repl_peer {
     uint64_t sync_cursor;
     uint64_t sync_gen;
 } ckv_repl_peer;
+
+/* Open inbound connections, by fd, with the inode of their socket (conn_limit.c). */
+typedef struct ckv_conn_table {
+    ino_t *ino;
+    size_t cap;
+    uint32_t open;
+    uint64_t last_reconcile_ms;
+} ckv_conn_table;
 
 typedef struct ckv_parked ckv_parked;
 typedef struct ckv_view_change ckv_view_change;
@@ -68,7 +77,7 @@ typedef struct ckv_node {
     bool frozen;         /* a view change is preparing: writes wait */
 
     ckv_metrics metrics;
-    uint32_t connections;
+    ckv_conn_table conns;
     bool shutting_down;
 } ckv_node;
 
@@ -113,6 +122,12 @@ bool ckv_repl_apply(ckv_node *n, ckv_version *v);
 
 /* internal_api.c: handles CKV_INTERNAL_PREFIX requests. */
 void ckv_internal_dispatch(ckv_node *n, struct evhttp_request *req, const char *path);
+
+/* conn_limit.c: MAX_CONNECTIONS. admit is false for a new connection over the cap
+ * (the caller answers 503; the reply closes the connection). */
+bool ckv_conn_admit(ckv_node *n, struct evhttp_request *req);
+void ckv_conn_reconcile(ckv_node *n);
+void ckv_conn_free(ckv_node *n);
 
 /* metrics.c */
 void ckv_metrics_serve(ckv_node *n, struct evhttp_request *req);
