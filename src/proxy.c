@@ -103,10 +103,13 @@ static void proxy_try_next(proxy_op *op)
         uint64_t now = ckv_now_ms();
         if (now >= op->deadline_ms)
             break;
+        /* share what is left among the replicas not tried yet, so a replica that hangs
+         * (paused, overloaded) cannot use up the whole budget before failover */
+        uint32_t attempt_ms = (uint32_t)((op->deadline_ms - now) / (op->count - op->tried));
         uint32_t idx = op->order[op->tried++];
         snprintf(op->addr, sizeof(op->addr), "%s", n->map.view.addrs[idx]);
         if (ckv_peer_send(n->pool, op->addr, op->method, op->uri, op->body, op->body_len,
-                          (uint32_t)(op->deadline_ms - now), true, on_proxy_reply, op) == CKV_OK)
+                          attempt_ms > 0 ? attempt_ms : 1, true, on_proxy_reply, op) == CKV_OK)
             return;
     }
     proxy_give_up(op);
