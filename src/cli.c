@@ -1,5 +1,846 @@
-/* placeholder: being written */
-int main(void)
+/* cli.c — causalkv-cli, the command-line client.
+ *
+ * One HTTP request per call, through libevent's evhttp client on one event_base with a
+ * deadline timer. The causal context is kept in a file between calls: it is read before
+ * the request, sent as "causal-context", and replaced (temp file + rename) by the reply's
+ * context after every accepted reply, so successive shell commands are causally ordered
+ * even when they go to different nodes. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "causalkv/common.h"
+#include "causalkv/sbuf.h"
+
+enum cli_exit {
+    EXIT_OK = 0,
+    EXIT_NO_KEY = 1,      /* 404 on get/delete */
+    EXIT_USAGE = 2,       /* bad command line */
+    EXIT_REFUSED = 3,     /* other 4xx */
+    EXIT_UNAVAILABLE = 4, /* 5xx, connection failure, timeout, unusable reply */
+};
+
+#define PROG "causalkv-cli"
+#define DEFAULT_NODE "127.0.0.1:13800"
+#define DEFAULT_PORT 13800
+#define DEFAULT_TIMEOUT_MS 5000
+#define MAX_TIMEOUT_MS 86400000L
+#define KV_PREFIX "/kv-store/keys/"
+
+typedef struct cli_opts {
+    const char *node;
+    const char *context_path; /* NULL: the default path */
+    bool no_context;
+    bool json;
+    long timeout_ms;
+    char **args; /* the command and its arguments */
+    int nargs;
+} cli_opts;
+
+/* The request to send, built by a command. */
+typedef struct cli_call {
+    enum evhttp_cmd_type method;
+    ckv_sbuf path;
+    json_t *body; /* a JSON object; the context is added to it */
+    bool key_op;  /* a 404 means "no such key" (exit 1) */
+} cli_call;
+
+/* What came back. */
+typedef struct cli_reply {
+    struct event_base *base;
+    bool done;
+    bool timed_out;
+    bool have_error;
+    enum evhttp_request_error error;
+    int status; /* 0: no HTTP reply */
+    ckv_sbuf body;
+    json_t *js; /* the parsed body, when it is JSON */
+} cli_reply;
+
+typedef int (*build_fn)(cli_call *call, char **args);
+typedef int (*print_fn)(const json_t *js, int status);
+
+typedef struct cli_command {
+    const char *name;
+    int nargs;
+    build_fn build;
+    print_fn print;
+} cli_command;
+
+/* ------------------------------------------------------------------ messages */
+
+static void print_usage(FILE *out)
 {
-    return 1;
+    fprintf(out,
+            "usage: " PROG " [options] COMMAND [ARGS]\n"
+            "\n"
+            "commands:\n"
+            "  get KEY              print the value of KEY\n"
+            "  put KEY VALUE        set KEY (VALUE '-' reads it from stdin, verbatim);\n"
+            "                       prints added or updated\n"
+            "  delete KEY           delete KEY; prints deleted\n"
+            "  count                number of live keys held by the node\n"
+            "  shards               shard ids, one per line\n"
+            "  shard ID             one line: ID KEY-COUNT REPLICA,REPLICA,...\n"
+            "  view-change VIEW R   install VIEW (comma-separated ip:port list) with\n"
+            "                       REPL_FACTOR R; prints one line per new shard as above\n"
+            "\n"
+            "options (anywhere; '--' ends them, e.g. for a value starting with '-'):\n"
+            "  --node ADDR          node to ask, ip:port (env CAUSALKV_NODE, default " DEFAULT_NODE
+            ")\n"
+            "  --context FILE       causal context file (default\n"
+            "                       $XDG_STATE_HOME/causalkv/context.json or\n"
+            "                       ~/.local/state/causalkv/context.json)\n"
+            "  --no-context         neither send nor store a causal context\n"
+            "  --json               print the raw reply body instead\n"
+            "  --timeout MS         give up after MS milliseconds (default %d)\n"
+            "  --help, --version\n"
+            "\n"
+            "exit status: 0 success, 1 key does not exist, 2 usage error, 3 request refused\n"
+            "by the server (4xx), 4 server unavailable or unreachable (5xx, connection\n"
+            "failure, timeout).\n",
+            DEFAULT_TIMEOUT_MS);
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, PROG ": ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry '" PROG " --help'.\n");
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+/* ------------------------------------------------------------------ arguments */
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+    if (*s == '\0' || *s == '-' || *s == '+')
+        return false;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* "--name VALUE" or "--name=VALUE": returns the value, or NULL when arg is not --name. */
+static const char *option_value(const char *name, int argc, char **argv, int *i, bool *missing)
+{
+    size_t n = strlen(name);
+    const char *arg = argv[*i];
+    if (strncmp(arg, name, n) != 0)
+        return NULL;
+    if (arg[n] == '=')
+        return arg + n + 1;
+    if (arg[n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = true;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int parse_value_option(cli_opts *o, int argc, char **argv, int *i)
+{
+    bool missing = false;
+    const char *v;
+    if ((v = option_value("--node", argc, argv, i, &missing)) != NULL) {
+        o->node = v;
+    } else if (!missing && (v = option_value("--context", argc, argv, i, &missing)) != NULL) {
+        o->context_path = v;
+    } else if (!missing && (v = option_value("--timeout", argc, argv, i, &missing)) != NULL) {
+        if (!parse_long(v, 1, MAX_TIMEOUT_MS, &o->timeout_ms))
+            return usage_error("--timeout wants a positive number of milliseconds, not '%s'", v);
+    } else {
+        return usage_error("%s %s", missing ? "missing value for option" : "unknown option",
+                           argv[*i]);
+    }
+    return EXIT_OK;
+}
+
+/* Returns -1 for --help/--version (already printed), else an exit code (0: parse on). */
+static int parse_option(cli_opts *o, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        print_usage(stdout);
+        return -1;
+    }
+    if (strcmp(arg, "--version") == 0) {
+        printf(PROG " %s\n", CKV_VERSION);
+        return -1;
+    }
+    if (strcmp(arg, "--json") == 0)
+        o->json = true;
+    else if (strcmp(arg, "--no-context") == 0)
+        o->no_context = true;
+    else
+        return parse_value_option(o, argc, argv, i);
+    return EXIT_OK;
+}
+
+/* Options may appear anywhere; positional arguments are moved to the front of argv. */
+static int parse_args(cli_opts *o, int argc, char **argv)
+{
+    const char *env = getenv("CAUSALKV_NODE");
+    o->node = env != NULL && *env != '\0' ? env : DEFAULT_NODE;
+    o->timeout_ms = DEFAULT_TIMEOUT_MS;
+    o->args = argv + 1;
+    bool options = true;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (options && strcmp(arg, "--") == 0) {
+            options = false;
+        } else if (options && arg[0] == '-' && arg[1] != '\0') {
+            int rc = parse_option(o, argc, argv, &i);
+            if (rc != EXIT_OK)
+                return rc;
+        } else {
+            o->args[o->nargs++] = argv[i];
+        }
+    }
+    return EXIT_OK;
+}
+
+/* "a.b.c.d:port", "a.b.c.d" or "localhost[:port]" -> a numeric IPv4 address and port. */
+static bool parse_node(const char *addr, char *ip, size_t ip_size, unsigned short *port)
+{
+    const char *colon = strrchr(addr, ':');
+    size_t hlen = colon != NULL ? (size_t)(colon - addr) : strlen(addr);
+    long p = DEFAULT_PORT;
+    if (colon != NULL && !parse_long(colon + 1, 1, 65535, &p))
+        return false;
+    if (hlen == 9 && strncmp(addr, "localhost", 9) == 0) {
+        snprintf(ip, ip_size, "127.0.0.1");
+    } else {
+        struct in_addr in;
+        if (hlen == 0 || hlen >= ip_size)
+            return false;
+        memcpy(ip, addr, hlen);
+        ip[hlen] = '\0';
+        if (inet_pton(AF_INET, ip, &in) != 1)
+            return false;
+    }
+    *port = (unsigned short)p;
+    return true;
+}
+
+/* ------------------------------------------------------------------ commands */
+
+static bool is_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+static void add_percent_encoded(ckv_sbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (is_unreserved(*p)) {
+            ckv_sbuf_addc(b, (char)*p);
+        } else {
+            char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            ckv_sbuf_add(b, esc, sizeof(esc));
+        }
+    }
+}
+
+static int key_call(cli_call *call, enum evhttp_cmd_type method, const char *key)
+{
+    call->method = method;
+    call->key_op = true;
+    ckv_sbuf_adds(&call->path, KV_PREFIX);
+    add_percent_encoded(&call->path, key);
+    return EXIT_OK;
+}
+
+static int build_get(cli_call *call, char **args)
+{
+    return key_call(call, EVHTTP_REQ_GET, args[0]);
+}
+
+static int build_delete(cli_call *call, char **args)
+{
+    return key_call(call, EVHTTP_REQ_DELETE, args[0]);
+}
+
+static int read_stdin(ckv_sbuf *b)
+{
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+        ckv_sbuf_add(b, chunk, n);
+    if (ferror(stdin)) {
+        fprintf(stderr, PROG ": reading the value from stdin: %s\n", strerror(errno));
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+static int set_value(cli_call *call, const char *value, size_t len)
+{
+    json_t *v = json_stringn(value, len);
+    if (v == NULL) {
+        fprintf(stderr, PROG ": the value is not valid UTF-8 text\n");
+        return EXIT_USAGE;
+    }
+    json_object_set_new(call->body, "value", v);
+    return EXIT_OK;
+}
+
+static int build_put(cli_call *call, char **args)
+{
+    key_call(call, EVHTTP_REQ_PUT, args[0]);
+    if (strcmp(args[1], "-") != 0)
+        return set_value(call, args[1], strlen(args[1]));
+    ckv_sbuf in;
+    ckv_sbuf_init(&in);
+    int rc = read_stdin(&in);
+    if (rc == EXIT_OK)
+        rc = set_value(call, in.data != NULL ? in.data : "", in.len);
+    ckv_sbuf_free(&in);
+    return rc;
+}
+
+static int build_count(cli_call *call, char **args)
+{
+    (void)args;
+    call->method = EVHTTP_REQ_GET;
+    ckv_sbuf_adds(&call->path, "/kv-store/key-count");
+    return EXIT_OK;
+}
+
+static int build_shards(cli_call *call, char **args)
+{
+    (void)args;
+    call->method = EVHTTP_REQ_GET;
+    ckv_sbuf_adds(&call->path, "/kv-store/shards");
+    return EXIT_OK;
+}
+
+static int build_shard(cli_call *call, char **args)
+{
+    long id;
+    if (!parse_long(args[0], 0, LONG_MAX, &id))
+        return usage_error("shard ID must be a number, not '%s'", args[0]);
+    call->method = EVHTTP_REQ_GET;
+    ckv_sbuf_adds(&call->path, "/kv-store/shards/");
+    ckv_sbuf_adds(&call->path, args[0]);
+    return EXIT_OK;
+}
+
+/* "a:p, b:p" -> ["a:p","b:p"] (items trimmed; empty items kept for the node to refuse). */
+static json_t *view_array(const char *view)
+{
+    json_t *arr = json_array();
+    const char *p = view;
+    while (arr != NULL && *view != '\0') {
+        const char *end = strchr(p, ',');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        const char *s = p;
+        while (len > 0 && (*s == ' ' || *s == '\t'))
+            s++, len--;
+        while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+            len--;
+        json_t *item = json_stringn(s, len);
+        if (item == NULL || json_array_append_new(arr, item) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return arr;
+}
+
+static int build_view_change(cli_call *call, char **args)
+{
+    long rf;
+    if (!parse_long(args[1], 0, INT_MAX, &rf))
+        return usage_error("view-change R must be a number, not '%s'", args[1]);
+    json_t *view = view_array(args[0]);
+    if (view == NULL)
+        return usage_error("the view '%s' is not valid text", args[0]);
+    call->method = EVHTTP_REQ_PUT;
+    ckv_sbuf_adds(&call->path, "/kv-store/view-change");
+    json_object_set_new(call->body, "view", view);
+    json_object_set_new(call->body, "repl-factor", json_integer(rf));
+    return EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ human output */
+
+static const char *reply_string(const json_t *js, const char *field)
+{
+    return json_string_value(json_object_get(js, field));
+}
+
+static int bad_reply(const char *what)
+{
+    fprintf(stderr, PROG ": the server's reply has no %s\n", what);
+    return EXIT_UNAVAILABLE;
+}
+
+static int print_get(const json_t *js, int status)
+{
+    (void)status;
+    const json_t *v = json_object_get(js, "value");
+    if (!json_is_string(v))
+        return bad_reply("value");
+    fwrite(json_string_value(v), 1, json_string_length(v), stdout);
+    putchar('\n');
+    return EXIT_OK;
+}
+
+static int print_put(const json_t *js, int status)
+{
+    const json_t *replaced = json_object_get(js, "replaced");
+    bool updated = json_is_boolean(replaced) ? json_is_true(replaced) : status == 200;
+    puts(updated ? "updated" : "added");
+    return EXIT_OK;
+}
+
+static int print_delete(const json_t *js, int status)
+{
+    (void)js;
+    (void)status;
+    puts("deleted");
+    return EXIT_OK;
+}
+
+static int print_count(const json_t *js, int status)
+{
+    (void)status;
+    const json_t *n = json_object_get(js, "key-count");
+    if (!json_is_integer(n))
+        return bad_reply("key-count");
+    printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(n));
+    return EXIT_OK;
+}
+
+static int print_shards(const json_t *js, int status)
+{
+    (void)status;
+    const json_t *ids = json_object_get(js, "shards");
+    if (!json_is_array(ids))
+        return bad_reply("shards");
+    size_t i;
+    const json_t *id;
+    json_array_foreach(ids, i, id)
+    {
+        printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(id));
+    }
+    return EXIT_OK;
+}
+
+/* "ID KEY-COUNT REPLICA,REPLICA,..." */
+static int print_shard_line(const json_t *shard)
+{
+    const json_t *id = json_object_get(shard, "shard-id");
+    const json_t *count = json_object_get(shard, "key-count");
+    const json_t *replicas = json_object_get(shard, "replicas");
+    if (!json_is_integer(id) || !json_is_integer(count) || !json_is_array(replicas))
+        return bad_reply("shard-id, key-count or replicas");
+    printf("%" JSON_INTEGER_FORMAT " %" JSON_INTEGER_FORMAT " ", json_integer_value(id),
+           json_integer_value(count));
+    size_t i;
+    const json_t *r;
+    json_array_foreach(replicas, i, r)
+    {
+        printf("%s%s", i > 0 ? "," : "", json_string_value(r) ? json_string_value(r) : "?");
+    }
+    putchar('\n');
+    return EXIT_OK;
+}
+
+static int print_shard(const json_t *js, int status)
+{
+    (void)status;
+    return print_shard_line(js);
+}
+
+static int print_view_change(const json_t *js, int status)
+{
+    (void)status;
+    const json_t *shards = json_object_get(js, "shards");
+    if (!json_is_array(shards))
+        return bad_reply("shards");
+    size_t i;
+    const json_t *s;
+    json_array_foreach(shards, i, s)
+    {
+        int rc = print_shard_line(s);
+        if (rc != EXIT_OK)
+            return rc;
+    }
+    return EXIT_OK;
+}
+
+static const cli_command commands[] = {
+    {"get", 1, build_get, print_get},
+    {"put", 2, build_put, print_put},
+    {"delete", 1, build_delete, print_delete},
+    {"count", 0, build_count, print_count},
+    {"shards", 0, build_shards, print_shards},
+    {"shard", 1, build_shard, print_shard},
+    {"view-change", 2, build_view_change, print_view_change},
+};
+
+static const cli_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ the context file */
+
+/* The default path, in a buffer the caller frees; NULL when there is no home. */
+static char *default_context_path(void)
+{
+    const char *state = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    const char *suffix = "/.local/state";
+    if (state != NULL && state[0] == '/') {
+        home = state;
+        suffix = "";
+    } else if (home == NULL || home[0] == '\0') {
+        struct passwd *pw = getpwuid(getuid());
+        home = pw != NULL ? pw->pw_dir : NULL;
+    }
+    if (home == NULL)
+        return NULL;
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, home);
+    ckv_sbuf_adds(&b, suffix);
+    ckv_sbuf_adds(&b, "/causalkv/context.json");
+    ckv_sbuf_addc(&b, '\0');
+    return ckv_sbuf_steal(&b, NULL);
+}
+
+/* NULL when there is none yet; an unreadable or malformed file is reported and ignored. */
+static json_t *context_load(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        if (errno != ENOENT)
+            fprintf(stderr, PROG ": warning: cannot read %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    json_error_t err;
+    json_t *ctx = json_loadf(f, 0, &err);
+    fclose(f);
+    if (json_is_object(ctx))
+        return ctx;
+    fprintf(stderr, PROG ": warning: ignoring %s: %s\n", path,
+            ctx == NULL ? err.text : "not a JSON object");
+    json_decref(ctx);
+    return NULL;
+}
+
+/* mkdir -p of the directory part of path. */
+static int make_parent_dirs(const char *path)
+{
+    char *dir = strdup(path);
+    if (dir == NULL)
+        return -1;
+    int rc = 0;
+    for (char *p = dir + 1; rc == 0 && (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            rc = -1;
+        *p = '/';
+    }
+    free(dir);
+    return rc;
+}
+
+static int write_file(int fd, const json_t *ctx)
+{
+    FILE *f = fdopen(fd, "w");
+    if (f == NULL) {
+        close(fd);
+        return -1;
+    }
+    int rc = json_dumpf(ctx, f, JSON_COMPACT);
+    if (fputc('\n', f) == EOF)
+        rc = -1;
+    if (fclose(f) != 0)
+        rc = -1;
+    return rc;
+}
+
+/* Atomically replaces the file: a reader sees the old or the new context, never a part. */
+static int context_save(const char *path, const json_t *ctx)
+{
+    size_t len = strlen(path);
+    char *tmp = malloc(len + 8);
+    if (tmp == NULL)
+        return -1;
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".XXXXXX", 8);
+    int rc = -1;
+    int fd = make_parent_dirs(path) == 0 ? mkstemp(tmp) : -1;
+    if (fd >= 0) {
+        rc = write_file(fd, ctx);
+        if (rc == 0)
+            rc = rename(tmp, path);
+        if (rc != 0)
+            unlink(tmp);
+    }
+    if (rc != 0)
+        fprintf(stderr, PROG ": warning: cannot write the causal context to %s: %s\n", path,
+                strerror(errno));
+    free(tmp);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ HTTP */
+
+static void on_reply(struct evhttp_request *req, void *arg)
+{
+    cli_reply *r = arg;
+    r->done = true;
+    if (req != NULL && evhttp_request_get_response_code(req) != 0) {
+        r->status = evhttp_request_get_response_code(req);
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        size_t n = evbuffer_get_length(in);
+        if (n > 0)
+            ckv_sbuf_add(&r->body, evbuffer_pullup(in, -1), n);
+    }
+    event_base_loopbreak(r->base);
+}
+
+static void on_error(enum evhttp_request_error error, void *arg)
+{
+    cli_reply *r = arg;
+    r->have_error = true;
+    r->error = error;
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    cli_reply *r = arg;
+    r->timed_out = true;
+    event_base_loopbreak(r->base);
+}
+
+static struct evhttp_request *new_request(cli_reply *r, const char *host, const json_t *body)
+{
+    struct evhttp_request *req = evhttp_request_new(on_reply, r);
+    if (req == NULL)
+        return NULL;
+    evhttp_request_set_error_cb(req, on_error);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Host", host);
+    evhttp_add_header(h, "Accept", "application/json");
+    evhttp_add_header(h, "User-Agent", PROG "/" CKV_VERSION);
+    char *text = json_object_size(body) > 0 ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (text != NULL) {
+        char len[32];
+        snprintf(len, sizeof(len), "%zu", strlen(text));
+        evhttp_add_header(h, "Content-Type", "application/json");
+        evhttp_add_header(h, "Content-Length", len);
+        evbuffer_add(evhttp_request_get_output_buffer(req), text, strlen(text));
+        free(text);
+    }
+    return req;
+}
+
+/* Sends the call and runs the loop until the reply, a failure or the deadline. */
+static void http_run(const cli_opts *o, const char *ip, unsigned short port, const cli_call *call,
+                     cli_reply *r)
+{
+    struct timeval tv = {o->timeout_ms / 1000, (o->timeout_ms % 1000) * 1000};
+    r->base = event_base_new();
+    struct evhttp_connection *conn =
+        r->base != NULL ? evhttp_connection_base_new(r->base, NULL, ip, port) : NULL;
+    struct event *deadline = r->base != NULL ? evtimer_new(r->base, on_deadline, r) : NULL;
+    struct evhttp_request *req = conn != NULL ? new_request(r, o->node, call->body) : NULL;
+    if (req != NULL && deadline != NULL) {
+        evhttp_connection_set_timeout_tv(conn, &tv);
+        evtimer_add(deadline, &tv);
+        if (evhttp_make_request(conn, req, call->method, call->path.data) == 0)
+            event_base_dispatch(r->base);
+        else
+            r->done = true; /* libevent freed req */
+    } else if (req != NULL) {
+        evhttp_request_free(req);
+    }
+    if (deadline != NULL)
+        event_free(deadline);
+    if (conn != NULL)
+        evhttp_connection_free(conn); /* frees a request still pending after a timeout */
+    if (r->base != NULL)
+        event_base_free(r->base);
+}
+
+static const char *transport_error(const cli_reply *r)
+{
+    if (r->timed_out || (r->have_error && r->error == EVREQ_HTTP_TIMEOUT))
+        return "timed out";
+    if (r->have_error && r->error == EVREQ_HTTP_INVALID_HEADER)
+        return "invalid HTTP reply";
+    if (r->have_error && r->error == EVREQ_HTTP_DATA_TOO_LONG)
+        return "reply too large";
+    if (!r->done)
+        return "could not send the request";
+    return "connection failed (is a node listening there?)";
+}
+
+/* ------------------------------------------------------------------ main flow */
+
+/* The context is replaced only after a reply that the node computed from it: a success,
+ * or a "does not exist" 404. Other errors (400 for an unparsable body, 503 after a causal
+ * timeout) may carry an empty context, and replacing would lose the causal history. */
+static bool reply_carries_context(const cli_reply *r)
+{
+    return (r->status >= 200 && r->status < 300) || r->status == 404;
+}
+
+static void print_error_reply(const cli_reply *r)
+{
+    const char *msg = reply_string(r->js, "error");
+    if (msg == NULL)
+        msg = reply_string(r->js, "message");
+    if (msg != NULL)
+        fprintf(stderr, PROG ": %s (HTTP %d)\n", msg, r->status);
+    else
+        fprintf(stderr, PROG ": the server answered HTTP %d\n", r->status);
+}
+
+static int exit_code(const cli_call *call, int status)
+{
+    if (status >= 200 && status < 300)
+        return EXIT_OK;
+    if (status == 404 && call->key_op)
+        return EXIT_NO_KEY;
+    if (status >= 400 && status < 500)
+        return EXIT_REFUSED;
+    return EXIT_UNAVAILABLE;
+}
+
+static void print_json_body(const cli_reply *r)
+{
+    if (r->body.len == 0)
+        return;
+    fwrite(r->body.data, 1, r->body.len, stdout);
+    if (r->body.data[r->body.len - 1] != '\n')
+        putchar('\n');
+}
+
+static int report(const cli_opts *o, const cli_command *cmd, const cli_call *call,
+                  const cli_reply *r)
+{
+    int rc = exit_code(call, r->status);
+    if (o->json)
+        print_json_body(r);
+    if (rc == EXIT_NO_KEY)
+        fprintf(stderr, PROG ": key does not exist: %s\n", o->args[1]);
+    else if (rc != EXIT_OK)
+        print_error_reply(r);
+    else if (!o->json && !json_is_object(r->js))
+        rc = bad_reply("JSON object");
+    else if (!o->json)
+        rc = cmd->print(r->js, r->status);
+    return rc;
+}
+
+static void update_context(const char *path, const cli_reply *r)
+{
+    const json_t *ctx = json_object_get(r->js, "causal-context");
+    if (path != NULL && json_is_object(ctx) && reply_carries_context(r))
+        context_save(path, ctx);
+}
+
+static int execute(const cli_opts *o, const cli_command *cmd, cli_call *call, const char *ctx_path)
+{
+    char ip[INET_ADDRSTRLEN];
+    unsigned short port;
+    if (!parse_node(o->node, ip, sizeof(ip), &port))
+        return usage_error("--node wants a numeric ip:port, not '%s'", o->node);
+    json_t *ctx = ctx_path != NULL ? context_load(ctx_path) : NULL;
+    if (ctx != NULL)
+        json_object_set_new(call->body, "causal-context", ctx);
+    cli_reply r = {0};
+    ckv_sbuf_init(&r.body);
+    http_run(o, ip, port, call, &r);
+    int rc;
+    if (r.status == 0) {
+        fprintf(stderr, PROG ": %s: %s\n", o->node, transport_error(&r));
+        rc = EXIT_UNAVAILABLE;
+    } else {
+        r.js = r.body.len > 0 ? json_loadb(r.body.data, r.body.len, 0, NULL) : NULL;
+        update_context(ctx_path, &r);
+        rc = report(o, cmd, call, &r);
+        json_decref(r.js);
+    }
+    ckv_sbuf_free(&r.body);
+    return rc;
+}
+
+static int run(const cli_opts *o)
+{
+    if (o->nargs == 0)
+        return usage_error("%s", "no command given");
+    const cli_command *cmd = find_command(o->args[0]);
+    if (cmd == NULL)
+        return usage_error("unknown command '%s'", o->args[0]);
+    if (o->nargs - 1 != cmd->nargs)
+        return usage_error("wrong number of arguments for '%s'", cmd->name);
+    cli_call call = {.body = json_object()};
+    ckv_sbuf_init(&call.path);
+    int rc = call.body != NULL ? cmd->build(&call, o->args + 1) : EXIT_UNAVAILABLE;
+    char *ctx_path = NULL;
+    if (rc == EXIT_OK && !o->no_context) {
+        ctx_path = o->context_path != NULL ? strdup(o->context_path) : default_context_path();
+        if (ctx_path == NULL)
+            fprintf(stderr, PROG ": warning: no home directory; causal context not kept\n");
+    }
+    ckv_sbuf_addc(&call.path, '\0');
+    if (rc == EXIT_OK)
+        rc = ckv_sbuf_failed(&call.path) ? EXIT_UNAVAILABLE : execute(o, cmd, &call, ctx_path);
+    free(ctx_path);
+    json_decref(call.body);
+    ckv_sbuf_free(&call.path);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    cli_opts o = {0};
+    int rc = parse_args(&o, argc, argv);
+    if (rc != EXIT_OK)
+        return rc < 0 ? EXIT_OK : rc;
+    rc = run(&o);
+    if (fflush(stdout) != 0)
+        rc = rc == EXIT_OK ? EXIT_UNAVAILABLE : rc;
+    return rc;
 }
