@@ -58,10 +58,13 @@ static void reply_proxied(proxy_op *op, int status, const char *body, size_t len
         if (len > 2)
             ckv_sbuf_addc(&b, ',');
     } else {
+        ckv_context ctx;
+        ckv_request_context(n, op->req, &ctx);
         ckv_sbuf_adds(&b, "{\"message\":\"Error in ");
         ckv_sbuf_adds(&b, ckv_method_name(op->method));
-        ckv_sbuf_adds(&b, "\",\"error\":\"Unexpected reply from the owning shard\","
-                          "\"causal-context\":{},");
+        ckv_sbuf_adds(&b, "\",\"error\":\"Unexpected reply from the owning shard\"");
+        ckv_json_add_context(&b, true, &n->map, &ctx);
+        ckv_sbuf_addc(&b, ',');
     }
     ckv_sbuf_adds(&b, "\"address\":");
     ckv_sbuf_add_json_str(&b, op->addr, strlen(op->addr));
