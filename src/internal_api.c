@@ -104,16 +104,16 @@ static void handle_replicate(ckv_node *n, struct evhttp_request *req)
     json_array_foreach(versions, i, item)
     {
         ckv_version *v = ckv_json_version_decode(item, n->map.view.n);
-        if (v == NULL || v->origin != from || v->seq != n->clock.c[from] + 1) {
-            ckv_version_unref(v); /* a duplicate, or a gap that sync will fill */
-            if (v == NULL || v->seq > n->clock.c[from] + 1)
-                break;
-            continue;
+        bool next = v != NULL && v->origin == from && v->seq == n->clock.c[from] + 1;
+        bool duplicate = v != NULL && v->origin == from && v->seq <= n->clock.c[from];
+        if (next) {
+            ckv_repl_apply(n, v);
+            n->clock.c[from] = v->seq;
+            advanced = true;
         }
-        ckv_repl_apply(n, v);
-        n->clock.c[from] = v->seq;
-        advanced = true;
         ckv_version_unref(v);
+        if (!next && !duplicate)
+            break; /* malformed, or a gap that anti-entropy will fill */
     }
     json_decref(msg);
     if (advanced)
