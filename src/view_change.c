@@ -30,6 +30,7 @@ typedef struct vc_coord {
     int64_t confirmed[CKV_VIEW_MAX]; /* key count each node reported at commit, -1 none */
     ckv_store *staging;
     size_t moved;
+    bool contended; /* a node answered that another change holds it */
     uint64_t started_ms;
     char why[256];
 } vc_coord;
@@ -182,6 +183,8 @@ static bool coord_take_reply(vc_coord *c, uint32_t idx, int status, const char *
         json_decref(msg);
         return false;
     }
+    if (status == 409 && c->phase == VC_PREPARE)
+        c->contended = true;
     if (!ok)
         log_warn("view change %llu: %s on %s failed (status %d)", (unsigned long long)c->id,
                  phase_op(c->phase), c->plan.nodes.addrs[idx], status);
@@ -352,7 +355,8 @@ static void coord_phase_done(vc_coord *c)
     case VC_PREPARE:
         memcpy(c->prepared, c->ok, sizeof(c->prepared));
         if (ckv_view_plan_check_reachable(&c->plan, c->ok, true, err, sizeof(err)) != CKV_OK) {
-            snprintf(c->why, sizeof(c->why), "%s", err);
+            snprintf(c->why, sizeof(c->why), "%s",
+                     c->contended ? "another view change is in progress" : err);
             return coord_abort(c);
         }
         return coord_start_phase(c, VC_COLLECT);
