@@ -90,8 +90,14 @@ void ckv_client_body_free(ckv_client_body *b)
 static int parse_view_field(const json_t *view, ckv_view *out, char *err, size_t errlen)
 {
     out->n = 0;
-    if (json_is_string(view))
+    if (json_is_string(view)) {
+        /* the list parser reads a C string: a NUL would silently cut the view short */
+        if (strlen(json_string_value(view)) != json_string_length(view)) {
+            snprintf(err, errlen, "view contains a NUL byte");
+            return CKV_ERROR;
+        }
         return ckv_view_parse_csv(json_string_value(view), out, err, errlen);
+    }
     if (!json_is_array(view)) {
         snprintf(err, errlen, "view must be a list of addresses or a comma-separated string");
         return CKV_ERROR;
@@ -115,7 +121,8 @@ static int parse_repl_factor(const json_t *j, long *rf, char *err, size_t errlen
 {
     if (json_is_integer(j)) {
         *rf = json_integer_value(j) > 1000000 ? 1000000 : (long)json_integer_value(j);
-    } else if (json_is_string(j) && json_string_length(j) > 0 && json_string_length(j) < 8) {
+    } else if (json_is_string(j) && json_string_length(j) > 0 && json_string_length(j) < 8 &&
+               strlen(json_string_value(j)) == json_string_length(j)) {
         char *end;
         errno = 0;
         *rf = strtol(json_string_value(j), &end, 10);

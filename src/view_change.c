@@ -462,27 +462,24 @@ static void participant_reset(ckv_node *n)
     ckv_node_wake(n); /* paused writes go on (or re-route after a commit) */
 }
 
-static int parse_prepare(ckv_node *n, json_t *msg, ckv_view_change *vc, char *err, size_t errlen)
+static int parse_prepare(json_t *msg, ckv_view_change *vc, char *err, size_t errlen)
 {
     uint64_t epoch;
     ckv_view view, old_view;
-    long rf;
+    long rf, ignored;
     if (ckv_json_get_u64(msg, "epoch", &epoch) != CKV_OK ||
         ckv_view_change_body_parse(msg, &view, &rf, err, errlen) != CKV_OK) {
         snprintf(err, errlen, "bad prepare message");
         return CKV_ERROR;
     }
-    json_t *ov = json_object_get(msg, "old-view");
-    json_t *wrap = json_pack("{s:O,s:i}", "view", ov, "repl-factor", 1);
-    int rc = wrap != NULL ? ckv_view_change_body_parse(wrap, &old_view, &rf, err, errlen) : CKV_ERROR;
+    /* the old view has no replication factor of its own here: any valid list will do */
+    json_t *wrap = json_pack("{s:O,s:i}", "view", json_object_get(msg, "old-view"), "repl-factor", 1);
+    int rc = wrap != NULL ? ckv_view_change_body_parse(wrap, &old_view, &ignored, err, errlen)
+                          : CKV_ERROR;
     json_decref(wrap);
-    if (rc != CKV_OK)
-        return CKV_ERROR;
-    if (ckv_shard_map_init(&vc->new_map, &view, json_integer_value(json_object_get(msg, "repl-factor")),
-                           epoch, err, errlen) != CKV_OK)
+    if (rc != CKV_OK || ckv_shard_map_init(&vc->new_map, &view, rf, epoch, err, errlen) != CKV_OK)
         return CKV_ERROR;
     vc->old_view = old_view;
-    (void)n;
     return CKV_OK;
 }
 
@@ -496,7 +493,7 @@ static void handle_prepare(ckv_node *n, struct evhttp_request *req, json_t *msg,
     if (!ckv_view_plan_may_prepare(n->map.epoch, vc->id, id, epoch))
         return reply_refused(n, req, 409, "another view change is in progress");
     if (vc->id != id) {
-        if (parse_prepare(n, msg, vc, err, sizeof(err)) != CKV_OK)
+        if (parse_prepare(msg, vc, err, sizeof(err)) != CKV_OK)
             return reply_refused(n, req, 400, err);
         vc->id = id;
         n->frozen = true;

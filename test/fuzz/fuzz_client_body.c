@@ -1,0 +1,221 @@
+/* fuzz_client_body.c — libFuzzer target: a client request body (/kvs/<key> PUT, GET,
+ * DELETE), parsed against a fixed 4-node map, then the same root as a view-change body.
+ *
+ * Invariants (abort on violation):
+ *  - ckv_client_body_parse accepts exactly what json_codec.h documents (checked against
+ *    an independent reading of the same JSON);
+ *  - the parsed value and context are what the JSON says, and both survive a round trip
+ *    through the reply encoders (ckv_sbuf_add_json_str, ckv_json_add_context);
+ *  - ckv_view_change_body_parse only accepts a valid view: normalised members, no
+ *    duplicates, 1..CKV_VIEW_MAX members, rf >= 1 dividing n; on error err says why. */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "causalkv/json_codec.h"
+#include "causalkv/sbuf.h"
+#include "causalkv/shard_map.h"
+#include "causalkv/view.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond);         \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
+#define DECODE_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
+
+static const ckv_shard_map *fixed_map(void)
+{
+    static ckv_shard_map map;
+    static int ready;
+    if (!ready) {
+        ckv_view v;
+        char err[128];
+        CHECK(ckv_view_parse_csv("10.0.0.1:13800,10.0.0.2:13800,10.0.0.3:13800,10.0.0.4:13800", &v,
+                                 err, sizeof(err)) == CKV_OK);
+        CHECK(ckv_shard_map_init(&map, &v, 2, 7, err, sizeof(err)) == CKV_OK);
+        ready = 1;
+    }
+    return &map;
+}
+
+static int is_u64(const json_t *j)
+{
+    return json_is_integer(j) && json_integer_value(j) >= 0;
+}
+
+/* The documented rules for the "causal-context" field, read independently. */
+static int context_valid(const json_t *c)
+{
+    if (c == NULL || json_is_null(c) || (json_is_string(c) && json_string_length(c) == 0))
+        return 1;
+    if (!json_is_object(c))
+        return 0;
+    const json_t *e = json_object_get(c, "epoch");
+    if (e != NULL && !is_u64(e))
+        return 0;
+    json_t *clock = json_object_get(c, "clock");
+    if (clock == NULL)
+        return 1;
+    if (!json_is_object(clock))
+        return 0;
+    const char *k;
+    json_t *counter;
+    json_object_foreach(clock, k, counter)
+    {
+        if (!is_u64(counter))
+            return 0;
+    }
+    return 1;
+}
+
+/* The context of a successful parse is what the JSON says. */
+static void check_context(const json_t *c, const ckv_shard_map *map, const ckv_context *ctx)
+{
+    CHECK(ctx->clock.n == map->view.n);
+    const json_t *e = json_is_object(c) ? json_object_get(c, "epoch") : NULL;
+    CHECK(ctx->epoch == (e != NULL ? (uint64_t)json_integer_value(e) : map->epoch));
+    const json_t *clock = json_is_object(c) ? json_object_get(c, "clock") : NULL;
+    for (uint32_t i = 0; i < map->view.n; i++) {
+        const json_t *n = clock != NULL ? json_object_get(clock, map->view.addrs[i]) : NULL;
+        CHECK(ctx->clock.c[i] == (n != NULL ? (uint64_t)json_integer_value(n) : 0));
+    }
+}
+
+/* {"causal-context":{...}} as the node would send it parses back to the same context. */
+static void check_context_round_trip(const ckv_shard_map *map, const ckv_context *ctx)
+{
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_addc(&b, '{');
+    ckv_json_add_context(&b, false, map, ctx);
+    ckv_sbuf_addc(&b, '}');
+    CHECK(!ckv_sbuf_failed(&b));
+    ckv_client_body again;
+    CHECK(ckv_client_body_parse(b.data, b.len, map, &again) == CKV_OK);
+    CHECK(!again.has_value);
+    CHECK(again.ctx.epoch == ctx->epoch);
+    CHECK(again.ctx.clock.n == ctx->clock.n);
+    for (uint32_t i = 0; i < ctx->clock.n; i++)
+        CHECK(again.ctx.clock.c[i] == ctx->clock.c[i]);
+    ckv_client_body_free(&again);
+    ckv_sbuf_free(&b);
+}
+
+/* A value echoed in a reply ({"value": ...}) reads back byte for byte. */
+static void check_value_round_trip(const char *value, size_t len, const ckv_shard_map *map)
+{
+    CHECK(ckv_utf8_valid(value, len)); /* jansson validated it; the encoder relies on it */
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, "{\"value\":");
+    ckv_sbuf_add_json_str(&b, value, len);
+    ckv_sbuf_addc(&b, '}');
+    CHECK(!ckv_sbuf_failed(&b));
+    ckv_client_body again;
+    CHECK(ckv_client_body_parse(b.data, b.len, map, &again) == CKV_OK);
+    CHECK(again.has_value && again.value_len == len);
+    CHECK(len == 0 || memcmp(again.value, value, len) == 0);
+    ckv_client_body_free(&again);
+    ckv_sbuf_free(&b);
+}
+
+static void check_view(const ckv_view *v)
+{
+    CHECK(v->n >= 1 && v->n <= CKV_VIEW_MAX);
+    for (uint32_t i = 0; i < v->n; i++) {
+        char norm[CKV_ADDR_MAX];
+        CHECK(memchr(v->addrs[i], '\0', CKV_ADDR_MAX) != NULL);
+        CHECK(ckv_addr_parse(v->addrs[i], strlen(v->addrs[i]), norm) == CKV_OK);
+        CHECK(strcmp(norm, v->addrs[i]) == 0);
+        CHECK(ckv_view_index_of(v, v->addrs[i]) == (int)i); /* no duplicates */
+    }
+}
+
+/* Strings are read whole: a NUL inside "view" or "repl-factor" must not cut the text
+ * short ("1\u0000junk" is not the number 1), or two readers of one body disagree. */
+static void check_strings_whole(const json_t *root)
+{
+    const json_t *v = json_object_get(root, "view");
+    const json_t *r = json_object_get(root, "repl-factor");
+    if (json_is_string(v))
+        CHECK(strlen(json_string_value(v)) == json_string_length(v));
+    if (json_is_string(r))
+        CHECK(strlen(json_string_value(r)) == json_string_length(r));
+}
+
+static void check_view_change(const json_t *root)
+{
+    ckv_view view;
+    long rf = -12345;
+    char err[256];
+    err[0] = '\0';
+    int rc = ckv_view_change_body_parse(root, &view, &rf, err, sizeof(err));
+    CHECK(rc == CKV_OK || rc == CKV_ERROR);
+    if (rc != CKV_OK) {
+        CHECK(err[0] != '\0' && memchr(err, '\0', sizeof(err)) != NULL);
+        return;
+    }
+    CHECK(json_is_object(root));
+    check_strings_whole(root);
+    check_view(&view);
+    CHECK(rf >= 1 && view.n % (unsigned long)rf == 0);
+    ckv_shard_map m;
+    CHECK(ckv_shard_map_init(&m, &view, rf, 1, err, sizeof(err)) == CKV_OK);
+    CHECK(m.shards == view.n / (uint32_t)rf);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const ckv_shard_map *map = fixed_map();
+    ckv_client_body body;
+    int rc = ckv_client_body_parse((const char *)data, size, map, &body);
+    CHECK(rc == CKV_OK || rc == CKV_ERROR);
+    CHECK(body.ctx.clock.n == map->view.n);
+
+    if (size == 0) {
+        CHECK(rc == CKV_OK && body.root == NULL && !body.has_value && body.value == NULL);
+        CHECK(body.ctx.epoch == map->epoch && ckv_vclock_is_zero(&body.ctx.clock));
+    } else {
+        /* What the documented rules say about this body. */
+        json_error_t jerr;
+        json_t *ref = json_loadb((const char *)data, size, DECODE_FLAGS, &jerr);
+        int want_ok = json_is_object(ref);
+        json_t *value = want_ok ? json_object_get(ref, "value") : NULL;
+        json_t *ctxj = want_ok ? json_object_get(ref, "causal-context") : NULL;
+        if (want_ok && value != NULL && !json_is_string(value) && !json_is_null(value))
+            want_ok = 0;
+        if (want_ok && !context_valid(ctxj))
+            want_ok = 0;
+        CHECK((rc == CKV_OK) == (want_ok != 0));
+        if (rc == CKV_OK) {
+            CHECK(json_is_object(body.root));
+            CHECK(body.has_value == (json_is_string(value) != 0));
+            if (body.has_value) {
+                CHECK(body.value != NULL && body.value_len == json_string_length(value));
+                CHECK(body.value_len == 0 ||
+                      memcmp(body.value, json_string_value(value), body.value_len) == 0);
+                check_value_round_trip(body.value, body.value_len, map);
+            } else {
+                CHECK(body.value == NULL);
+            }
+            check_context(ctxj, map, &body.ctx);
+            check_context_round_trip(map, &body.ctx);
+        }
+        json_decref(ref);
+    }
+
+    /* The same root as a view-change body (PUT /kvs/view-change carries one object). */
+    check_view_change(body.root);
+    ckv_client_body_free(&body);
+    CHECK(body.root == NULL && body.value == NULL);
+    ckv_client_body_free(&body); /* freeing twice is harmless */
+    return 0;
+}
