@@ -1,0 +1,679 @@
+"""ckvtest — black-box harness for causalkv integration tests (python3 stdlib only).
+
+Starts real `causalkv` processes on loopback and talks HTTP/JSON to them.
+
+    with Cluster(6, 2, port=21100) as c:          # 127.0.0.2..7:21100, 3 shards
+        st, body = kv_put(c.addrs[0], "k", "v")
+
+Environment: CAUSALKV_BIN (node binary), CAUSALKV_CLI, CKV_SOURCE_DIR.
+CKV_KEEP_LOGS=1 keeps every node log directory (otherwise kept only after a failure).
+
+Rules the tests follow: every wait is a poll with a deadline (no fixed sleeps), every
+node started is killed at the end (close(), atexit, and PR_SET_PDEATHSIG when a test
+process dies), each test file uses its own port below 32768.
+"""
+
+import atexit
+import ctypes
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+SOURCE_DIR = os.environ.get(
+    "CKV_SOURCE_DIR",
+    os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")))
+
+
+def _find_bin(var, name):
+    path = os.environ.get(var)
+    if path:
+        return path
+    for cand in ("build-c", "build", "build-release"):
+        p = os.path.join(SOURCE_DIR, cand, name)
+        if os.access(p, os.X_OK):
+            return p
+    return name
+
+
+CAUSALKV_BIN = _find_bin("CAUSALKV_BIN", "causalkv")
+CAUSALKV_CLI = _find_bin("CAUSALKV_CLI", "causalkv-cli")
+
+KV = "/kv-store/keys/"
+JSON_CT = "application/json"
+
+# --------------------------------------------------------------------------- HTTP
+
+
+class CIDict(dict):
+    """Response headers: a dict with case-insensitive lookup (keys stored lower-case)."""
+
+    def __init__(self, items=()):
+        super().__init__()
+        for k, v in items:
+            k = k.lower()
+            if k in self:
+                super().__setitem__(k, self[k] + ", " + v)
+            else:
+                super().__setitem__(k, v)
+
+    def __getitem__(self, k):
+        return super().__getitem__(k.lower())
+
+    def __contains__(self, k):
+        return super().__contains__(k.lower())
+
+    def get(self, k, default=None):
+        return super().get(k.lower(), default)
+
+
+def split_addr(addr):
+    host, _, port = addr.rpartition(":")
+    return host, int(port)
+
+
+def request(addr, method, path, body=None, timeout=5, headers=None, raw=False, source=None):
+    """One HTTP request on a fresh connection.
+
+    body: None (no body), dict/list (JSON-encoded, Content-Type application/json),
+    str/bytes (sent as is). path is sent exactly as given (quote keys yourself with
+    keypath()). raw=True skips JSON parsing of the reply (json is then None).
+    source: local IP to connect from (e.g. a member's IP, to look like a peer).
+    Returns (status, parsed JSON or None, headers CIDict, raw bytes). Connection
+    errors and timeouts propagate (OSError / socket.timeout)."""
+    host, port = split_addr(addr)
+    hdrs = dict(headers or {})
+    data = None
+    if body is not None:
+        if isinstance(body, (dict, list)):
+            data = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", JSON_CT)
+        elif isinstance(body, str):
+            data = body.encode()
+        else:
+            data = bytes(body)
+    conn = http.client.HTTPConnection(host, port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
+    try:
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        payload = resp.read()
+        rh = CIDict(resp.getheaders())
+        status = resp.status
+    finally:
+        conn.close()
+    parsed = None
+    if not raw and payload:
+        try:
+            parsed = json.loads(payload.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            parsed = None
+    return status, parsed, rh, payload
+
+
+def keypath(key):
+    return KV + urllib.parse.quote(key, safe="")
+
+
+def _ctx_body(ctx, extra=None):
+    body = dict(extra or {})
+    if ctx is not None:
+        body["causal-context"] = ctx
+    return body
+
+
+def kv_put(addr, key, value, ctx=None, timeout=5):
+    st, js, _, _ = request(addr, "PUT", keypath(key), _ctx_body(ctx, {"value": value}),
+                           timeout=timeout)
+    return st, js
+
+
+def kv_get(addr, key, ctx=None, timeout=5):
+    body = _ctx_body(ctx) if ctx is not None else None
+    st, js, _, _ = request(addr, "GET", keypath(key), body, timeout=timeout)
+    return st, js
+
+
+def kv_delete(addr, key, ctx=None, timeout=5):
+    body = _ctx_body(ctx) if ctx is not None else None
+    st, js, _, _ = request(addr, "DELETE", keypath(key), body, timeout=timeout)
+    return st, js
+
+
+def key_count(addr, timeout=5):
+    st, js, _, _ = request(addr, "GET", "/kv-store/key-count", timeout=timeout)
+    if st != 200 or not isinstance(js, dict):
+        raise AssertionError("key-count at %s: %s %r" % (addr, st, js))
+    return js["key-count"]
+
+
+def poll(fn, timeout, interval=0.05, msg=None):
+    """Call fn until it returns a truthy value; return it. Raise AssertionError at the
+    deadline (exceptions from fn count as falsy; the last one is reported)."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    last = None
+    while True:
+        try:
+            last = fn()
+            if last:
+                return last
+        except AssertionError as e:
+            last_exc = e
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            last_exc = e
+        if time.monotonic() >= deadline:
+            detail = "last result %r" % (last,)
+            if last_exc is not None:
+                detail += ", last error %r" % (last_exc,)
+            raise AssertionError("%s: not true within %.1fs (%s)"
+                                 % (msg or getattr(fn, "__name__", "condition"), timeout, detail))
+        time.sleep(interval)
+
+
+# --------------------------------------------------------------------------- contexts
+
+
+def ctx_ge(a, b):
+    """True when context a is pointwise >= context b (treating the context as opaque
+    nested numbers; for the documented shape {"epoch","clock"} a newer epoch dominates,
+    an older one never does). Absent entries count as 0."""
+    return not ctx_ge_why(a, b)
+
+
+def ctx_ge_why(a, b):
+    """'' when a >= b, else a description of the first entry that is smaller."""
+    if b is None or b == {}:
+        return ""
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return "not objects: %r vs %r" % (a, b)
+    ea, eb = a.get("epoch"), b.get("epoch")
+    if isinstance(ea, (int, float)) and isinstance(eb, (int, float)) and ea != eb:
+        return "" if ea > eb else "epoch %r < %r" % (ea, eb)
+    return _ge(a, b, "")
+
+
+def _ge(a, b, where):
+    if isinstance(b, bool) or isinstance(a, bool):
+        return ""
+    if isinstance(b, (int, float)):
+        av = a if isinstance(a, (int, float)) else 0
+        return "" if av >= b else "%s: %r < %r" % (where or "value", a, b)
+    if isinstance(b, dict):
+        a = a if isinstance(a, dict) else {}
+        for k, bv in b.items():
+            why = _ge(a.get(k, 0 if isinstance(bv, (int, float)) else {}), bv, where + "/" + k)
+            if why:
+                return why
+    return ""
+
+
+class Session:
+    """A client session that echoes its causal context (opaque) on every request and
+    checks that every successful reply's context is >= the one it sent.
+
+    ctx_errors collects violations of that rule (tests assert it is empty)."""
+
+    OK = {"PUT": (200, 201), "GET": (200, 404), "DELETE": (200, 404)}
+
+    def __init__(self, addrs, name="client", rng=None, timeout=5):
+        self.addrs = list(addrs)
+        self.name = name
+        self.rng = rng or random.Random()
+        self.ctx = None
+        self.ctx_errors = []
+        self.timeout = timeout
+        self.last_addr = None
+
+    def pick(self):
+        return self.rng.choice(self.addrs)
+
+    def _do(self, method, key, addr, extra):
+        addr = addr or self.pick()
+        self.last_addr = addr
+        sent = self.ctx
+        if method == "PUT" or sent is not None:
+            body = _ctx_body(sent, extra)
+        else:
+            body = None
+        st, js, _, _ = request(addr, method, keypath(key), body, timeout=self.timeout)
+        if st in self.OK[method] and isinstance(js, dict):
+            got = js.get("causal-context")
+            why = ctx_ge_why(got, sent)
+            if why:
+                self.ctx_errors.append("%s %s %s at %s: reply context %r < sent %r (%s)"
+                                       % (self.name, method, key, addr, got, sent, why))
+            if isinstance(got, dict):
+                self.ctx = got
+        return st, js
+
+    def put(self, key, value, addr=None):
+        return self._do("PUT", key, addr, {"value": value})
+
+    def get(self, key, addr=None):
+        return self._do("GET", key, addr, None)
+
+    def delete(self, key, addr=None):
+        return self._do("DELETE", key, addr, None)
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _pdeathsig():
+    """preexec_fn: the node gets SIGKILL when the thread that started it dies (so a test
+    process killed by ctest's timeout leaves no node behind). Start nodes from the main
+    thread."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # pragma: no cover - best effort
+        pass
+
+
+_ALL_CLUSTERS = []
+_LOCK = threading.Lock()
+
+
+def _close_all():
+    for c in list(_ALL_CLUSTERS):
+        try:
+            c.close()
+        except Exception:
+            pass
+
+
+atexit.register(_close_all)
+
+
+def _term_handler(signum, frame):
+    _close_all()
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+if threading.current_thread() is threading.main_thread():
+    for _s in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(_s, _term_handler)
+        except (ValueError, OSError):
+            pass
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "WARNING: ThreadSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+class Node:
+    def __init__(self, addr, view, rf, env, log_path):
+        self.addr = addr
+        self.view = list(view)
+        self.rf = rf
+        self.env = dict(env or {})
+        self.log_path = log_path
+        self.proc = None
+        self.expected_exit = True  # no process yet
+        self.paused = False
+        self.starts = 0
+
+    def full_env(self):
+        e = dict(os.environ)
+        e.update({
+            "ADDRESS": self.addr,
+            "VIEW": ",".join(self.view),
+            "REPL_FACTOR": str(self.rf),
+            "LOG_LEVEL": "info",
+        })
+        e.update({k: str(v) for k, v in self.env.items()})
+        return e
+
+    def start(self):
+        assert not self.running(), "%s already running" % self.addr
+        self.starts += 1
+        with open(self.log_path, "ab") as f:
+            f.write(("\n===== start #%d of %s (VIEW=%s REPL_FACTOR=%s extra=%r) =====\n"
+                     % (self.starts, self.addr, ",".join(self.view), self.rf, self.env)).encode())
+        log = open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen([CAUSALKV_BIN], env=self.full_env(), stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         preexec_fn=_pdeathsig)
+        finally:
+            log.close()
+        self.expected_exit = False
+        self.paused = False
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def unexpected_exit(self):
+        """Exit code if the process died without the harness asking it to, else None."""
+        if self.proc is None or self.expected_exit:
+            return None
+        return self.proc.poll()
+
+    def send(self, sig):
+        if self.running():
+            self.proc.send_signal(sig)
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc is None:
+            return None
+        self.expected_exit = True
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(sig)
+                if sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT) and self.paused:
+                    self.proc.send_signal(signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        if sig == signal.SIGKILL:
+            self.proc.wait()
+        self.paused = False
+        return self.proc.poll()
+
+    def tail(self, lines=40):
+        """The last `lines` lines of the log; when the log holds a sanitizer report, the
+        report's first lines (the error and its stacks) instead of its shadow-byte
+        legend."""
+        try:
+            with open(self.log_path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return "(no log)"
+        text = data.decode("utf-8", "replace").splitlines()
+        for i, line in enumerate(text):
+            if any(m in line for m in SANITIZER_MARKS):
+                start = max(0, i - 3)
+                return "\n".join(text[start:start + max(lines, 45)])
+        return "\n".join(text[-lines:])
+
+
+class Cluster:
+    """n nodes at 127.0.0.{first_ip}..{first_ip+n-1}, all on `port`, REPL_FACTOR rf.
+
+    env: extra environment for every node (e.g. {"GOSSIP_INTERVAL_MS": 200}).
+    addrs: list of "ip:port" in VIEW order; shards: list of replica lists."""
+
+    def __init__(self, n, rf, port, first_ip=2, env=None, start=True, name=None,
+                 ready_timeout=15):
+        assert port < 32768, "ports above 32767 are the kernel's ephemeral range"
+        self.n, self.rf, self.port = n, rf, port
+        self.env = dict(env or {})
+        self.addrs = ["127.0.0.%d:%d" % (first_ip + i, port) for i in range(n)]
+        self.view = list(self.addrs)
+        self.ready_timeout = ready_timeout
+        name = name or "p%d-ip%d" % (port, first_ip)
+        self.logdir = tempfile.mkdtemp(prefix="ckv-%s-" % name)
+        self.nodes = [Node(a, self.view, rf, self.env,
+                           os.path.join(self.logdir, "node%d-%s.log" % (i, a.replace(":", "_"))))
+                      for i, a in enumerate(self.addrs)]
+        self.extra = []
+        self.failed = False
+        self.closed = False
+        with _LOCK:
+            _ALL_CLUSTERS.append(self)
+        if start:
+            try:
+                for i in range(n):
+                    self.nodes[i].start()
+                self.wait_ready()
+            except BaseException:
+                self.failed = True
+                self.dump_logs()
+                self.close()
+                raise
+
+    # -- topology (SPEC section 2) --
+    @property
+    def shards(self):
+        return [self.addrs[i:i + self.rf] for i in range(0, self.n, self.rf)]
+
+    def shard_of(self, addr):
+        """1-based shard id of a member address."""
+        return self.addrs.index(addr) // self.rf + 1
+
+    def replicas(self, shard_id):
+        return self.shards[shard_id - 1]
+
+    def index(self, addr):
+        return self.addrs.index(addr)
+
+    def live_addrs(self):
+        return [n.addr for n in self.nodes if n.running() and not n.paused]
+
+    # -- processes --
+    def all_nodes(self):
+        return self.nodes + self.extra
+
+    def _node(self, i):
+        if isinstance(i, Node):
+            return i
+        if isinstance(i, str):
+            for n in self.all_nodes():
+                if n.addr == i:
+                    return n
+            raise KeyError(i)
+        return self.nodes[i]
+
+    def start_node(self, i, wait=True):
+        node = self._node(i)
+        node.start()
+        if wait:
+            self.wait_ready([node])
+        return node
+
+    def restart(self, i, wait=True):
+        """Start node i again (a fresh, empty process) after kill/stop."""
+        node = self._node(i)
+        if node.running():
+            node.kill()
+        return self.start_node(node, wait=wait)
+
+    def start_extra(self, addr, view, rf, env=None, wait=True):
+        """Start a node outside the initial cluster (e.g. to join by view change)."""
+        e = dict(self.env)
+        e.update(env or {})
+        node = Node(addr, view, rf, e,
+                    os.path.join(self.logdir, "extra%d-%s.log" % (len(self.extra),
+                                                                  addr.replace(":", "_"))))
+        self.extra.append(node)
+        node.start()
+        if wait:
+            self.wait_ready([node])
+        return node
+
+    def kill(self, i, sig=signal.SIGKILL):
+        return self._node(i).kill(sig)
+
+    def pause(self, i):
+        node = self._node(i)
+        node.send(signal.SIGSTOP)
+        node.paused = True
+
+    def resume(self, i):
+        node = self._node(i)
+        node.send(signal.SIGCONT)
+        node.paused = False
+
+    def stop(self, i, timeout=5):
+        """SIGTERM and wait; return the exit code. On timeout, SIGKILL and raise."""
+        node = self._node(i)
+        if node.proc is None:
+            return None
+        node.expected_exit = True
+        if node.proc.poll() is None:
+            node.proc.send_signal(signal.SIGTERM)
+            if node.paused:
+                node.proc.send_signal(signal.SIGCONT)
+                node.paused = False
+        try:
+            return node.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            node.proc.kill()
+            node.proc.wait()
+            raise AssertionError("%s did not exit within %.1fs of SIGTERM" % (node.addr, timeout))
+
+    def wait_ready(self, nodes=None, timeout=None):
+        nodes = [self._node(x) for x in nodes] if nodes is not None else \
+            [n for n in self.all_nodes() if n.running()]
+        deadline = time.monotonic() + (timeout or self.ready_timeout)
+        for node in nodes:
+            while True:
+                rc = node.proc.poll() if node.proc else -1
+                if rc is not None:
+                    raise AssertionError("%s exited with status %s while starting:\n%s"
+                                         % (node.addr, rc, node.tail(20)))
+                try:
+                    st, _, _, _ = request(node.addr, "GET", "/kv-store/key-count", timeout=1)
+                    if st == 200:
+                        break
+                except (OSError, http.client.HTTPException):
+                    pass
+                if time.monotonic() > deadline:
+                    raise AssertionError("%s not ready within %.0fs:\n%s"
+                                         % (node.addr, timeout or self.ready_timeout,
+                                            node.tail(20)))
+                time.sleep(0.02)
+
+    # -- health --
+    def crashed(self):
+        """[(addr, exit status)] of nodes that exited without being told to."""
+        out = []
+        for n in self.all_nodes():
+            rc = n.unexpected_exit()
+            if rc is not None:
+                out.append((n.addr, rc))
+        return out
+
+    def sanitizer_reports(self):
+        out = []
+        for n in self.all_nodes():
+            try:
+                with open(n.log_path, "rb") as f:
+                    text = f.read().decode("utf-8", "replace")
+            except OSError:
+                continue
+            for mark in SANITIZER_MARKS:
+                if mark in text:
+                    out.append((n.addr, mark))
+                    break
+        return out
+
+    def shutdown_check(self, timeout=10):
+        """Stop every running node with SIGTERM; return a list of problems: nodes that
+        crashed earlier, nodes exiting non-zero (sanitizer leak/error reports), nodes not
+        exiting in time, sanitizer reports in any log."""
+        problems = ["%s died unexpectedly with status %s" % c for c in self.crashed()]
+        for n in self.all_nodes():
+            if n.running():
+                try:
+                    rc = self.stop(n, timeout=timeout)
+                except AssertionError as e:
+                    problems.append(str(e))
+                    continue
+                if rc != 0:
+                    problems.append("%s exited with status %s on SIGTERM" % (n.addr, rc))
+        problems += ["%s log has a sanitizer report (%s)" % r for r in self.sanitizer_reports()]
+        if problems:
+            self.failed = True
+        return problems
+
+    def dump_logs(self, lines=40, out=None):
+        out = out or sys.stderr
+        out.write("\n---- causalkv node logs (%s) ----\n" % self.logdir)
+        for n in self.all_nodes():
+            state = "running" if n.running() else (
+                "exit %s" % (n.proc.poll(),) if n.proc else "never started")
+            out.write("== %s [%s] %s (last %d lines)\n%s\n"
+                      % (n.addr, state, n.log_path, lines, n.tail(lines)))
+        out.flush()
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        for n in self.all_nodes():
+            try:
+                n.kill(signal.SIGKILL)
+            except Exception:
+                pass
+        with _LOCK:
+            if self in _ALL_CLUSTERS:
+                _ALL_CLUSTERS.remove(self)
+        if not self.failed and not os.environ.get("CKV_KEEP_LOGS"):
+            shutil.rmtree(self.logdir, ignore_errors=True)
+        elif self.failed:
+            sys.stderr.write("causalkv logs kept in %s\n" % self.logdir)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.failed = True
+            self.dump_logs()
+        self.close()
+        return False
+
+
+# --------------------------------------------------------------------------- unittest glue
+
+
+class CkvTestCase(unittest.TestCase):
+    """TestCase that prints the tail of every node log of every open cluster when a test
+    fails or errors, and marks those clusters failed (their logs are kept)."""
+
+    def run(self, result=None):
+        if result is None:
+            return super().run(result)
+        before = len(result.failures) + len(result.errors)
+        out = super().run(result)
+        if len(result.failures) + len(result.errors) > before:
+            for c in list(_ALL_CLUSTERS):
+                c.failed = True
+                c.dump_logs()
+        return out
+
+    def assertNoErrors(self, errors, what="errors", show=10):
+        """Fail with the count and the first few entries (not a diff of a huge list)."""
+        if errors:
+            self.fail("%d %s; first %d:\n  %s" % (len(errors), what, min(show, len(errors)),
+                                                 "\n  ".join(str(e)[:500]
+                                                             for e in errors[:show])))
+
+    # -- assertions on replies --
+    def assertJsonReply(self, status, js, headers=None, want_status=None, exact=None,
+                        msg=None):
+        """Check a JSON reply: status, causal-context present and an object, and when
+        `exact` is given, that the body has exactly those fields (plus causal-context,
+        and `address` only if exact has it) with those values."""
+        ctx = "%s%r" % ((msg + ": ") if msg else "", js)
+        if want_status is not None:
+            self.assertEqual(status, want_status, "status " + ctx)
+        self.assertIsInstance(js, dict, "reply is not a JSON object: " + ctx)
+        self.assertIn("causal-context", js, "causal-context missing: " + ctx)
+        self.assertIsInstance(js["causal-context"], dict, "causal-context not an object: " + ctx)
+        if headers is not None:
+            self.assertTrue(headers.get("content-type", "").startswith(JSON_CT),
+                            "Content-Type %r: %s" % (headers.get("content-type"), ctx))
+        if exact is not None:
+            want = dict(exact)
+            got = {k: v for k, v in js.items() if k != "causal-context"}
+            self.assertEqual(got, want, "body " + ctx)
+
+
+def unique(prefix="k"):
+    """A short unique token (keys must stay <= 50 bytes)."""
+    unique.n += 1
+    return "%s%d-%d" % (prefix, os.getpid() % 10000, unique.n)
+
+
+unique.n = 0
