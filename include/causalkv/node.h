@@ -35,9 +35,9 @@ typedef struct ckv_repl_peer {
     uint64_t sync_gen;
 } ckv_repl_peer;
 
-/* Open inbound connections, by fd, with the inode of their socket (conn_limit.c). */
+/* Open inbound connections, by fd (conn_limit.c). */
 typedef struct ckv_conn_table {
-    ino_t *ino;
+    struct ckv_conn_slot *slots;
     size_t cap;
     uint32_t open;
     uint64_t last_reconcile_ms;
