@@ -1,0 +1,592 @@
+#!/usr/bin/env bash
+# scripts/bench.sh — causalkv against the ceiling of its own stack (bench/baseline.c).
+#
+# Builds build-release (Release), starts every server it needs on loopback, runs the
+# scenarios of the benchmark issue with one wrk setting (1 thread, 32 keep-alive
+# connections, BENCH_DURATION s after a BENCH_WARMUP s warm-up), baseline and causalkv
+# alternately, prints one table and writes bench/results/latest.json.
+#
+#   1 GET of existing keys, no body (one node)          5 GET of keys of another shard
+#   2 GET with a causal-context body (one node)            (proxied), 4 nodes, R=2
+#   3 PUT of 100-byte values over 10,000 keys           6 PUT of keys of the node's own shard
+#   4 90% GET / 10% PUT (one node)                         (each write replicated), 4 nodes, R=2
+#   7 memory: bulk load of BENCH_KEYS keys (16-byte keys, 100-byte values) into one node:
+#     load rate, RSS after the load, overhead per key = (RSS_after - RSS_idle)/keys - 116
+#   8 view change of BENCH_KEYS keys from 2 to 3 shards: seconds and keys moved
+#
+# Environment:
+#   BENCH_DURATION   measured seconds per run (default 10)
+#   BENCH_WARMUP     warm-up seconds before each run (default 2; 0 skips it)
+#   BENCH_SCENARIOS  which scenarios to run (default "1 2 3 4 5 6 7 8")
+#   BENCH_KEYS       keys of scenarios 7 and 8 (default 1000000)
+#   BENCH_LOAD_MAX   cap in seconds on one bulk load (default 60)
+#   BENCH_VC_MAX     cap in seconds on the view change (default 60)
+#   BENCH_BUDGET     seconds the whole run may take (default 285): the caps of the bulk
+#                    loads and the view change shrink to fit what is left of it, so a slow
+#                    node shows up as a shortfall in the table instead of an overlong run
+#   BENCH_PORT       first port (default 18000; uses it up to +3)
+#   BENCH_LOG_LEVEL  LOG_LEVEL of the nodes (default warn)
+#   BENCH_OUT        JSON output (default bench/results/latest.json)
+#   CAUSALKV_BIN     a causalkv binary to use instead of build-release's
+# Logs and wrk outputs of the last run are kept in run/bench/.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+CKV_LOG_PREFIX=bench.sh
+
+DURATION="${BENCH_DURATION:-10}"
+WARMUP="${BENCH_WARMUP:-2}"
+SCENARIOS=" ${BENCH_SCENARIOS:-1 2 3 4 5 6 7 8} "
+BIG_KEYS="${BENCH_KEYS:-1000000}"
+SMALL_KEYS=10000
+LOAD_MAX="${BENCH_LOAD_MAX:-60}"
+VC_MAX="${BENCH_VC_MAX:-60}"
+BUDGET="${BENCH_BUDGET:-285}"
+PORT0="${BENCH_PORT:-18000}"
+LOG_LEVEL_NODES="${BENCH_LOG_LEVEL:-warn}"
+OUT="${BENCH_OUT:-$CKV_ROOT/bench/results/latest.json}"
+THREADS=1
+CONNS=32
+WRK_TIMEOUT=5s
+BENCH_DIR="$CKV_ROOT/bench"
+RUN="$CKV_ROOT/run/bench"
+
+for v in DURATION WARMUP BIG_KEYS LOAD_MAX VC_MAX BUDGET PORT0; do
+    [[ "${!v}" =~ ^[0-9]+$ ]] || ckv_die "$v must be a whole number, not '${!v}'"
+done
+((DURATION >= 1)) || ckv_die "BENCH_DURATION must be at least 1"
+((BIG_KEYS >= 2)) || ckv_die "BENCH_KEYS must be at least 2"
+((PORT0 >= 1024 && PORT0 + 3 < 32768)) || ckv_die "BENCH_PORT must be in 1024..32764"
+
+BASE_ADDR="127.0.0.1:$PORT0"          # the baseline server
+SINGLE_ADDR="127.0.0.1:$((PORT0 + 1))" # scenarios 1-4
+MEM_ADDR="127.0.0.1:$((PORT0 + 2))"    # scenario 7
+CLUSTER_PORT=$((PORT0 + 3))            # scenarios 5-6 and 8: 127.0.0.2… on one port
+
+# ---------------------------------------------------------------- processes
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        ckv_stop_pid "$pid" 3
+    done
+    PIDS=()
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# forget_pid PID: after stopping it.
+forget_pid() {
+    local -a keep=()
+    local p
+    for p in "${PIDS[@]}"; do
+        [[ "$p" == "$1" ]] || keep+=("$p")
+    done
+    PIDS=("${keep[@]}")
+}
+
+stop_proc() {
+    ckv_stop_pid "$1" 5
+    forget_pid "$1"
+}
+
+# start_node NAME ADDR VIEW RF: starts causalkv, waits until it answers; sets LAST_PID.
+start_node() {
+    local name=$1 addr=$2 view=$3 rf=$4
+    ADDRESS="$addr" VIEW="$view" REPL_FACTOR="$rf" BIND="${addr%:*}" PORT="${addr##*:}" \
+        LOG_LEVEL="$LOG_LEVEL_NODES" "$BIN" </dev/null >"$RUN/$name.log" 2>&1 &
+    LAST_PID=$!
+    PIDS+=("$LAST_PID")
+    if ! ckv_wait_http "http://$addr/kv-store/key-count" 15 "$LAST_PID"; then
+        tail -n 20 "$RUN/$name.log" >&2 || true
+        ckv_die "causalkv $name ($addr) did not start; see $RUN/$name.log"
+    fi
+}
+
+start_baseline() {
+    "$BASELINE" "${BASE_ADDR%:*}" "${BASE_ADDR##*:}" </dev/null >"$RUN/baseline.log" 2>&1 &
+    BASELINE_PID=$!
+    PIDS+=("$BASELINE_PID")
+    if ! ckv_wait_http "http://$BASE_ADDR/" 10 "$BASELINE_PID"; then
+        cat "$RUN/baseline.log" >&2 || true
+        ckv_die "the baseline did not start"
+    fi
+}
+
+key_count() {
+    local body
+    body="$(ckv_http_get "http://$1/kv-store/key-count" 10)" || return 1
+    json_field "key-count" <<<"$body"
+}
+
+# json_field NAME < JSON: prints a top-level field (compact JSON for objects).
+json_field() {
+    python3 -c '
+import json, sys
+v = json.load(sys.stdin).get(sys.argv[1])
+if v is None:
+    sys.exit(1)
+print(v if isinstance(v, (int, float, str)) else json.dumps(v, separators=(",", ":")))
+' "$1"
+}
+
+scenario_on() {
+    [[ "$SCENARIOS" == *" $1 "* ]]
+}
+
+# ---------------------------------------------------------------- wrk runs
+RESULTS="$RUN/results.tsv" # scenario \t server \t BENCH_RESULT json (or "null")
+EXTRA="$RUN/extra.tsv"     # key \t json value (scenarios 7 and 8)
+
+# wrk_run OUTFILE DURATION_S SCRIPT URL: one wrk run; prints the BENCH_RESULT JSON.
+wrk_run() {
+    local out=$1 dur=$2 script=$3 url=$4
+    if ! wrk -t"$THREADS" -c"$CONNS" -d"${dur}s" --timeout "$WRK_TIMEOUT" \
+        -s "$BENCH_DIR/$script" "$url" >"$out" 2>&1; then
+        ckv_log "wrk failed ($script against $url); see $out"
+        return 1
+    fi
+    local line
+    line="$(sed -n 's/^BENCH_RESULT //p' "$out")"
+    if [[ -z "$line" ]]; then
+        ckv_log "wrk printed no result ($script against $url); see $out"
+        return 1
+    fi
+    printf '%s\n' "$line"
+}
+
+# measure ID SERVER SCRIPT URL: warm-up, then the measured run; records the result.
+measure() {
+    local id=$1 server=$2 script=$3 url=$4 res
+    local tag="s$id-$server"
+    if ((WARMUP > 0)); then
+        wrk_run "$RUN/$tag.warmup.out" "$WARMUP" "$script" "$url" >/dev/null || true
+    fi
+    if res="$(wrk_run "$RUN/$tag.out" "$DURATION" "$script" "$url")"; then
+        python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+e = sum(r["errors"].values())
+print("  %-8s %10.0f req/s  p50 %6.2f ms  p99 %6.2f ms%s" % (sys.argv[2], r["rps"],
+      r["p50_us"] / 1e3, r["p99_us"] / 1e3, "  (%d errors)" % e if e else ""))
+' "$res" "$server" >&2
+    else
+        res=null
+    fi
+    printf '%s\t%s\t%s\n' "$id" "$server" "$res" >>"$RESULTS"
+}
+
+# pair ID TITLE SCRIPT CKV_ADDR: the scenario against the baseline, then against causalkv.
+pair() {
+    local id=$1 title=$2 script=$3 addr=$4
+    ckv_log "scenario $id: $title"
+    measure "$id" baseline "$script" "http://$BASE_ADDR/"
+    measure "$id" causalkv "$script" "http://$addr/"
+}
+
+# bulk_load OUTFILE ADDR START COUNT [CAP_S]: loads keys with bench/load.lua; prints its
+# result.
+bulk_load() {
+    local out=$1 addr=$2 start=$3 count=$4 cap=${5:-$LOAD_MAX}
+    BENCH_LOAD_START="$start" BENCH_LOAD_COUNT="$count" \
+        wrk_run "$out" "$cap" load.lua "http://$addr/"
+}
+
+# cap_to_budget WANT RESERVE: WANT seconds, or less so that RESERVE seconds of the budget
+# remain afterwards; at least 5.
+cap_to_budget() {
+    local want=$1 reserve=$2 left
+    left=$((BUDGET - SECONDS - reserve))
+    ((left < want)) && want=$left
+    ((want < 5)) && want=5
+    printf '%s' "$want"
+}
+
+extra() {
+    printf '%s\t%s\n' "$1" "$2" >>"$EXTRA"
+}
+
+# ---------------------------------------------------------------- setup
+SECONDS=0
+ckv_install_deps wrk curl
+if [[ -n "${CAUSALKV_BIN:-}" ]]; then
+    CKV_BUILD_TARGETS=ckv-baseline ckv_build "$CKV_ROOT/build-release" -DCMAKE_BUILD_TYPE=Release
+    BIN="$CAUSALKV_BIN"
+else
+    CKV_BUILD_TARGETS="causalkv ckv-baseline" \
+        ckv_build "$CKV_ROOT/build-release" -DCMAKE_BUILD_TYPE=Release
+    BIN="$CKV_ROOT/build-release/causalkv"
+fi
+BASELINE="$CKV_ROOT/build-release/ckv-baseline"
+[[ -x "$BIN" ]] || ckv_die "no causalkv binary at $BIN"
+
+rm -rf "$RUN"
+mkdir -p "$RUN" "$(dirname "$OUT")"
+: >"$RESULTS"
+: >"$EXTRA"
+export BENCH_KEY_COUNT="$SMALL_KEYS"
+ckv_log "wrk -t$THREADS -c$CONNS -d${DURATION}s after ${WARMUP}s warm-up; scenarios:$SCENARIOS"
+
+# Other work on the machine skews every number: say so when there is any.
+read -r load_start_1m _ </proc/loadavg
+if awk -v l="$load_start_1m" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+    ckv_log "warning: load average $load_start_1m on $(nproc) cores before the run: the numbers will be low and noisy"
+fi
+
+start_baseline
+
+# ---------------------------------------------------------------- scenarios 1-4: one node
+if scenario_on 1 || scenario_on 2 || scenario_on 3 || scenario_on 4; then
+    start_node single "$SINGLE_ADDR" "$SINGLE_ADDR" 1
+    single_pid=$LAST_PID
+    bulk_load "$RUN/single-load.out" "$SINGLE_ADDR" 0 "$SMALL_KEYS" >/dev/null ||
+        ckv_die "could not load $SMALL_KEYS keys into $SINGLE_ADDR"
+    n="$(key_count "$SINGLE_ADDR")" || ckv_die "no key count from $SINGLE_ADDR"
+    [[ "$n" == "$SMALL_KEYS" ]] || ckv_die "$SINGLE_ADDR holds $n keys after loading $SMALL_KEYS"
+
+    scenario_on 1 && pair 1 "GET, no body" get.lua "$SINGLE_ADDR"
+    if scenario_on 2; then
+        # A context the node has reached: the one its reply to a write returns.
+        reply="$(curl -fsS --max-time 5 -X PUT -H 'Content-Type: application/json' \
+            -d "{\"value\":\"$(printf 'v%.0s' {1..100})\"}" \
+            "http://$SINGLE_ADDR/kv-store/keys/$(printf 'k%015d' 0)")" ||
+            ckv_die "PUT for the causal context failed"
+        BENCH_CONTEXT="$(json_field causal-context <<<"$reply")" ||
+            ckv_die "no causal-context in the reply to a PUT: $reply"
+        export BENCH_CONTEXT
+        extra context "$BENCH_CONTEXT"
+        ckv_log "context body: {\"causal-context\":$BENCH_CONTEXT}"
+        pair 2 "GET with a causal-context body" get_ctx.lua "$SINGLE_ADDR"
+    fi
+    scenario_on 3 && pair 3 "PUT of 100-byte values over $SMALL_KEYS keys" put.lua "$SINGLE_ADDR"
+    scenario_on 4 && pair 4 "90% GET / 10% PUT" mix.lua "$SINGLE_ADDR"
+    stop_proc "$single_pid"
+fi
+
+# ---------------------------------------------------------------- scenarios 5-6: 4 nodes, R=2
+cluster_addrs() { # cluster_addrs N: 127.0.0.2:P … 127.0.0.(N+1):P, comma-separated
+    local i out=""
+    for ((i = 2; i <= $1 + 1; i++)); do
+        out+="${out:+,}127.0.0.$i:$CLUSTER_PORT"
+    done
+    printf '%s' "$out"
+}
+
+if scenario_on 5 || scenario_on 6; then
+    view4="$(cluster_addrs 4)"
+    IFS=, read -r -a nodes4 <<<"$view4"
+    cluster_pids=()
+    for i in 0 1 2 3; do
+        start_node "c4-node$((i + 1))" "${nodes4[$i]}" "$view4" 2
+        cluster_pids+=("$LAST_PID")
+    done
+    front="${nodes4[0]}"
+    bulk_load "$RUN/c4-load.out" "$front" 0 "$SMALL_KEYS" >/dev/null ||
+        ckv_die "could not load $SMALL_KEYS keys into the 4-node cluster"
+    # Which keys does the front node's shard own? A proxied reply carries "address".
+    python3 - "$front" "$RUN/local.keys" "$RUN/remote.keys" 4000 <<'EOF' ||
+import http.client, json, sys
+host, port = sys.argv[1].rsplit(":", 1)
+n = int(sys.argv[4])
+conn = http.client.HTTPConnection(host, int(port), timeout=10)
+local, remote, missing = [], [], 0
+for i in range(n):
+    key = "k%015d" % i
+    conn.request("GET", "/kv-store/keys/" + key)
+    r = conn.getresponse()
+    body = json.loads(r.read())
+    if r.status != 200:
+        missing += 1
+        continue
+    (remote if "address" in body else local).append(key)
+if missing or not local or not remote:
+    sys.exit("keys: %d local, %d remote, %d missing" % (len(local), len(remote), missing))
+for path, keys in ((sys.argv[2], local), (sys.argv[3], remote)):
+    with open(path, "w") as f:
+        f.write("\n".join(keys) + "\n")
+print("%d keys of the front node's shard, %d of the other" % (len(local), len(remote)),
+      file=sys.stderr)
+EOF
+        ckv_die "could not sort the keys by shard"
+    if scenario_on 5; then
+        BENCH_KEYS_FILE="$RUN/remote.keys" pair 5 "proxied GET (4 nodes, R=2)" get.lua "$front"
+    fi
+    if scenario_on 6; then
+        BENCH_KEYS_FILE="$RUN/local.keys" pair 6 "replicated PUT (4 nodes, R=2)" put.lua "$front"
+    fi
+    for pid in "${cluster_pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${cluster_pids[@]}"; do
+        stop_proc "$pid"
+    done
+fi
+
+# The baseline is not needed any more.
+stop_proc "$BASELINE_PID"
+
+# ---------------------------------------------------------------- scenario 7: memory
+if scenario_on 7; then
+    ckv_log "scenario 7: bulk load of $BIG_KEYS keys into one node"
+    start_node mem "$MEM_ADDR" "$MEM_ADDR" 1
+    mem_pid=$LAST_PID
+    rss_idle="$(ckv_rss_kb "$mem_pid")"
+    # Leave time for scenario 8: two loads' worth plus the view change.
+    reserve=10
+    scenario_on 8 && reserve=$((reserve + 60))
+    cap="$(cap_to_budget "$LOAD_MAX" "$reserve")"
+    if res="$(bulk_load "$RUN/s7-load.out" "$MEM_ADDR" 0 "$BIG_KEYS" "$cap")"; then
+        rss_after="$(ckv_rss_kb "$mem_pid")"
+        loaded="$(key_count "$MEM_ADDR")" || loaded=0
+        extra memory "$(python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+want, loaded, idle, after = (int(x) for x in sys.argv[2:6])
+secs = r["duration_us"] / 1e6
+out = {"keys": want, "loaded": loaded, "load_seconds": round(secs, 3),
+       "load_rate": round(loaded / secs) if secs > 0 else 0,
+       "load_p99_ms": round(r["p99_us"] / 1e3, 3),
+       "load_errors": sum(r["errors"].values()),
+       "rss_idle_bytes": idle * 1024, "rss_after_bytes": after * 1024,
+       "overhead_bytes_per_key": round((after - idle) * 1024 / loaded - 116, 1) if loaded else None}
+print(json.dumps(out))
+' "$res" "$BIG_KEYS" "$loaded" "$rss_idle" "$rss_after")"
+        ckv_log "  loaded $loaded keys; RSS $((rss_idle / 1024)) MiB idle, $((rss_after / 1024)) MiB after"
+    else
+        extra memory '{"error":"bulk load failed"}'
+    fi
+    stop_proc "$mem_pid"
+fi
+
+# ---------------------------------------------------------------- scenario 8: view change
+if scenario_on 8; then
+    ckv_log "scenario 8: view change of $BIG_KEYS keys from 2 to 3 shards"
+    view2="$(cluster_addrs 2)"
+    view3="$(cluster_addrs 3)"
+    IFS=, read -r -a nodes3 <<<"$view3"
+    vc_pids=()
+    loaders=()
+    for i in 0 1; do
+        start_node "vc-node$((i + 1))" "${nodes3[$i]}" "$view2" 1
+        vc_pids+=("$LAST_PID")
+    done
+    # The joining node starts with the new view, as in the docker-compose example.
+    start_node vc-node3 "${nodes3[2]}" "$view3" 1
+    vc_pids+=("$LAST_PID")
+
+    # Two loaders in parallel, one per old node, each sending only the keys that its
+    # node's shard owns (bench/common.lua computes ownership like src/shard_map.c).
+    cap="$(cap_to_budget "$LOAD_MAX" 30)"
+    load_start=$SECONDS
+    for i in 0 1; do
+        BENCH_LOAD_START=0 BENCH_LOAD_COUNT=$BIG_KEYS BENCH_LOAD_SHARD=$((i + 1)) \
+            BENCH_LOAD_SHARDS=2 wrk -t1 -c"$CONNS" -d"${cap}s" --timeout "$WRK_TIMEOUT" \
+            -s "$BENCH_DIR/load.lua" "http://${nodes3[$i]}/" >"$RUN/s8-load$((i + 1)).out" 2>&1 &
+        PIDS+=("$!")
+        loaders[i]=$!
+    done
+    load_ok=1
+    for pid in "${loaders[@]}"; do
+        wait "$pid" || load_ok=0
+        forget_pid "$pid"
+    done
+    load_secs=$((SECONDS - load_start))
+    c1="$(key_count "${nodes3[0]}")" || c1=0
+    c2="$(key_count "${nodes3[1]}")" || c2=0
+    ckv_log "  loaded $((c1 + c2)) keys in about ${load_secs}s (shard 1: $c1, shard 2: $c2)"
+    extra load2 "{\"keys\":$((c1 + c2)),\"seconds\":$load_secs}"
+    ((load_ok)) || ckv_log "  a loader failed; see $RUN/s8-load*.out"
+
+    cap="$(cap_to_budget "$VC_MAX" 5)"
+    body="{\"view\":[\"${nodes3[0]}\",\"${nodes3[1]}\",\"${nodes3[2]}\"],\"repl-factor\":1}"
+    # Only the wall clock of this one request is measured.
+    vc="$(curl -sS --max-time "$cap" -o "$RUN/s8-view-change.json" \
+        -w '%{http_code} %{time_total}' -X PUT -H 'Content-Type: application/json' \
+        -d "$body" "http://${nodes3[0]}/kv-store/view-change")" || vc="000 $cap"
+    extra view_change "$(python3 -c '
+import json, sys
+status, secs = sys.argv[1].split()
+want, c1, c2 = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+out = {"keys": want, "keys_before": c1 + c2, "before": {"1": c1, "2": c2},
+       "status": int(status), "seconds": round(float(secs), 3)}
+try:
+    with open(sys.argv[5]) as f:
+        reply = json.load(f)
+except Exception as e:
+    reply = None
+    out["error"] = "reply is not JSON: %s" % e
+if isinstance(reply, dict):
+    shards = reply.get("shards")
+    if isinstance(shards, list) and all(isinstance(s, dict) for s in shards):
+        after = {str(s.get("shard-id")): s.get("key-count", 0) for s in shards}
+        out["after"] = after
+        out["keys_after"] = sum(after.values())
+        gained = sum(max(0, n - out["before"].get(k, 0)) for k, n in after.items())
+        if isinstance(reply.get("duration-ms"), (int, float)):
+            out["server_ms"] = reply["duration-ms"]
+        if isinstance(reply.get("moved-keys"), int):
+            out["moved"], out["moved_source"] = reply["moved-keys"], "reply"
+        else:
+            out["moved"], out["moved_source"] = gained, "key counts"
+        out["moved_fraction"] = round(out["moved"] / (c1 + c2), 4) if c1 + c2 else None
+    if out["status"] != 200:
+        out["error"] = reply.get("error") or reply.get("message")
+print(json.dumps(out))
+' "$vc" "$BIG_KEYS" "$c1" "$c2" "$RUN/s8-view-change.json")"
+    ckv_log "  view change: HTTP ${vc% *} in ${vc#* } s"
+    for pid in "${vc_pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${vc_pids[@]}"; do
+        stop_proc "$pid"
+    done
+fi
+
+# ---------------------------------------------------------------- table and JSON
+commit="$(git -C "$CKV_ROOT" rev-parse -q --verify --short HEAD 2>/dev/null || true)"
+commit="${commit:-none}"
+if [[ "$commit" != none ]] &&
+    [[ -n "$(GIT_OPTIONAL_LOCKS=0 git -C "$CKV_ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+    commit+="-dirty"
+fi
+cpu="$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+mem_kb="$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
+
+# `wrk -v` prints its version, then its usage, and exits 1.
+read -r load_end_1m _ </proc/loadavg
+wrk_version="$( (wrk -v 2>&1 || true) | awk 'NR == 1 { print $2 }')"
+
+python3 - "$RESULTS" "$EXTRA" "$OUT" "$commit" "$cpu" "$(nproc)" "$mem_kb" "$(uname -r)" \
+    "$wrk_version" "$THREADS" "$CONNS" "$DURATION" "$WARMUP" "$SECONDS" \
+    "$load_start_1m" "$load_end_1m" <<'EOF'
+import json, sys, datetime
+(results_path, extra_path, out_path, commit, cpu, cores, mem_kb, kernel, wrk_version,
+ threads, conns, duration, warmup, elapsed, load_start, load_end) = sys.argv[1:17]
+meta = {
+    "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "commit": commit,
+    "machine": {"cpu": cpu, "cores": int(cores), "memory_gib": round(int(mem_kb) / 1048576, 1),
+                "kernel": kernel, "loadavg_1m_before": float(load_start),
+                "loadavg_1m_after": float(load_end)},
+    "wrk": {"version": wrk_version, "threads": int(threads), "connections": int(conns),
+            "duration_s": int(duration), "warmup_s": int(warmup)},
+    "command": "scripts/bench.sh",
+    "elapsed_s": int(elapsed),
+}
+names = {1: "GET, no body", 2: "GET with causal-context", 3: "PUT 100 B over 10k keys",
+         4: "90% GET / 10% PUT", 5: "proxied GET (4 nodes R=2)",
+         6: "replicated PUT (4 nodes R=2)"}
+targets = {1: 0.85, 2: 0.75, 3: 0.70, 4: 0.75, 5: 0.45, 6: 0.45}
+P99_TARGET_MS = 2.0
+runs = {}
+for line in open(results_path):
+    sid, server, res = line.rstrip("\n").split("\t", 2)
+    runs.setdefault(int(sid), {})[server] = json.loads(res)
+extra = {}
+for line in open(extra_path):
+    k, v = line.rstrip("\n").split("\t", 1)
+    extra[k] = json.loads(v) if v.startswith(("{", "[")) else v
+
+def summary(r):
+    if r is None:
+        return None
+    return {"rps": round(r["rps"], 1), "p50_ms": round(r["p50_us"] / 1e3, 3),
+            "p90_ms": round(r["p90_us"] / 1e3, 3), "p99_ms": round(r["p99_us"] / 1e3, 3),
+            "max_ms": round(r["max_us"] / 1e3, 3), "requests": r["requests"],
+            "errors": r["errors"], "error_count": sum(r["errors"].values())}
+
+scen = []
+for sid in sorted(runs):
+    b, c = summary(runs[sid].get("baseline")), summary(runs[sid].get("causalkv"))
+    ratio = round(c["rps"] / b["rps"], 3) if b and c and b["rps"] else None
+    met = (ratio is not None and ratio >= targets[sid] and c["p99_ms"] <= P99_TARGET_MS
+           and c["error_count"] == 0)
+    scen.append({"id": sid, "name": names[sid], "baseline": b, "causalkv": c, "ratio": ratio,
+                 "target_ratio": targets[sid], "target_p99_ms": P99_TARGET_MS, "met": met})
+
+doc = dict(meta, scenarios=scen)
+if "context" in extra:
+    doc["context_body"] = {"causal-context": extra["context"]}
+mem = extra.get("memory")
+if isinstance(mem, dict):
+    mem["target_load_rate"] = 50000
+    mem["target_overhead_bytes_per_key"] = 100
+    ov = mem.get("overhead_bytes_per_key")
+    mem["met"] = (mem.get("loaded") == mem.get("keys") and mem.get("load_rate", 0) >= 50000
+                  and ov is not None and ov <= 100)
+    doc["memory"] = mem
+vc = extra.get("view_change")
+if isinstance(vc, dict) and isinstance(extra.get("load2"), dict):
+    vc["load"] = extra["load2"]
+if isinstance(vc, dict):
+    vc["target_seconds"] = 10
+    vc["target_moved_fraction"] = 0.40
+    vc["met"] = (vc.get("status") == 200 and vc.get("seconds", 1e9) <= 10
+                 and vc.get("moved_fraction") is not None and vc["moved_fraction"] <= 0.40
+                 and vc.get("keys_after") == vc.get("keys_before"))
+    doc["view_change"] = vc
+
+with open(out_path, "w") as f:
+    json.dump(doc, f, indent=2)
+    f.write("\n")
+
+def ms(x):
+    return "%.2f" % x
+m = doc["machine"]
+print()
+print("causalkv %s — %s, %d cores, %.0f GiB — wrk %s, %d thread, %d connections, %d s after %d s warm-up"
+      % (doc["commit"], m["cpu"] or "unknown CPU", m["cores"], m["memory_gib"],
+         doc["wrk"]["version"], doc["wrk"]["threads"], doc["wrk"]["connections"],
+         doc["wrk"]["duration_s"], doc["wrk"]["warmup_s"]))
+hdr = "%-2s %-29s %11s %7s %7s %11s %7s %7s %6s %7s  %s" % (
+    "#", "scenario", "base req/s", "p50 ms", "p99 ms", "ckv req/s", "p50 ms", "p99 ms",
+    "ratio", "target", "")
+print(hdr)
+print("-" * len(hdr))
+for s in scen:
+    b, c = s["baseline"], s["causalkv"]
+    cells = [("%11.0f" % b["rps"], ms(b["p50_ms"]), ms(b["p99_ms"])) if b else ("failed", "-", "-"),
+             ("%11.0f" % c["rps"], ms(c["p50_ms"]), ms(c["p99_ms"])) if c else ("failed", "-", "-")]
+    note = "ok" if s["met"] else "MISSED"
+    if c and c["error_count"]:
+        note += " (%d errors)" % c["error_count"]
+    print("%-2d %-29s %11s %7s %7s %11s %7s %7s %6s %7s  %s" % (
+        s["id"], s["name"], *cells[0], *cells[1],
+        "%.2f" % s["ratio"] if s["ratio"] is not None else "-",
+        ">=%.2f" % s["target_ratio"], note))
+def flag(ok):
+    return "ok" if ok else "MISSED"
+if mem:
+    if "error" in mem:
+        print("7  memory: %s  MISSED" % mem["error"])
+    else:
+        ov = mem["overhead_bytes_per_key"]
+        print("7  memory, %d keys (%d loaded): load %.1f s = %d keys/s (target >= 50000) %s;"
+              % (mem["keys"], mem["loaded"], mem["load_seconds"], mem["load_rate"],
+                 flag(mem["load_rate"] >= 50000 and mem["loaded"] == mem["keys"])))
+        print("   RSS %.1f MiB idle, %.1f MiB loaded: %s B/key beyond the 116 B of key+value "
+              "(target <= 100) %s"
+              % (mem["rss_idle_bytes"] / 2**20, mem["rss_after_bytes"] / 2**20,
+                 "-" if ov is None else "%.1f" % ov, flag(ov is not None and ov <= 100)))
+if vc:
+    if vc.get("status") != 200 or "moved" not in vc:
+        print("8  view change 2 -> 3 shards: HTTP %s after %.1f s: %s  MISSED"
+              % (vc.get("status"), vc.get("seconds", 0), vc.get("error", "no shard counts")))
+    else:
+        print("8  view change 2 -> 3 shards, %d keys: %.2f s (target <= 10) %s; moved %d keys = "
+              "%.1f%% (%s; target <= 40%%) %s; %d keys after %s"
+              % (vc["keys_before"], vc["seconds"], flag(vc["seconds"] <= 10), vc["moved"],
+                 100 * vc["moved_fraction"], "the reply's moved-keys" if vc["moved_source"] ==
+                 "reply" else "from key counts", flag(vc["moved_fraction"] <= 0.40),
+                 vc["keys_after"], flag(vc["keys_after"] == vc["keys_before"])))
+print()
+print("written to %s in %d s (load average %.2f before, %.2f after)"
+      % (out_path, doc["elapsed_s"], m["loadavg_1m_before"], m["loadavg_1m_after"]))
+EOF
+
+# A scenario that produced no number fails the run; a missed target does not.
+if grep -q $'\tnull$' "$RESULTS"; then
+    ckv_die "some runs failed; see $RUN"
+fi
