@@ -303,12 +303,25 @@ static bool key_op_ready(const ckv_node *n, const ckv_context *ctx, enum key_op 
     return ckv_vclock_covers(&n->clock, &ctx->clock, first, n->map.rf);
 }
 
+/* The proxy's deadline of a forwarded request (0 when not forwarded or not given). */
+static uint64_t forwarded_deadline(struct evhttp_request *req)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), CKV_HDR_DEADLINE);
+    uint64_t v = 0;
+    for (; h != NULL && *h >= '0' && *h <= '9' && v < UINT64_MAX / 10; h++)
+        v = v * 10 + (uint64_t)(*h - '0');
+    return v;
+}
+
 static void wait_or_give_up(ckv_node *n, struct evhttp_request *req, uint64_t deadline,
                             const ckv_context *ctx)
 {
     uint64_t now = ckv_now_ms();
     if (deadline == 0)
         deadline = now + n->cfg.causal_timeout_ms;
+    uint64_t proxy_gives_up = forwarded_deadline(req);
+    if (proxy_gives_up != 0 && proxy_gives_up < deadline)
+        deadline = proxy_gives_up; /* nobody waits for the answer after that */
     if (now >= deadline) {
         n->metrics.causal_timeouts++;
         ckv_reply_error(n, req, 503, "Unable to satisfy request", ctx);
@@ -339,6 +352,14 @@ static void key_local(ckv_node *n, struct evhttp_request *req, enum key_op op, c
                       size_t klen, uint64_t deadline)
 {
     ckv_client_body b;
+    uint64_t proxy_gives_up = forwarded_deadline(req);
+    if (proxy_gives_up != 0 && ckv_now_ms() >= proxy_gives_up) {
+        /* the proxy has moved on (perhaps to another replica): running it now could
+         * apply a write the client already saw fail, after its later writes */
+        ckv_context ctx;
+        ckv_request_context(n, req, &ctx);
+        return ckv_reply_error(n, req, 503, "Unable to satisfy request", &ctx);
+    }
     if (validate_key(n, req, key, klen) != CKV_OK || parse_client_body(n, req, &b) != CKV_OK)
         return;
     ckv_context ctx = b.ctx;

@@ -199,21 +199,26 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     call_finish(c, 0, NULL, 0);
 }
 
-static int add_headers(ckv_peer_pool *p, ckv_peer *peer, struct evhttp_request *req, bool fwd)
+static int add_headers(ckv_peer_pool *p, ckv_peer *peer, struct evhttp_request *req,
+                       uint64_t forward_deadline_ms)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     int rc = evhttp_add_header(h, "Host", peer->addr);
     rc |= evhttp_add_header(h, "Content-Type", "application/json");
     if (p->secret[0] != '\0')
         rc |= evhttp_add_header(h, CKV_HDR_SECRET, p->secret);
-    if (fwd)
+    if (forward_deadline_ms != 0) {
+        char deadline[24];
+        snprintf(deadline, sizeof(deadline), "%llu", (unsigned long long)forward_deadline_ms);
         rc |= evhttp_add_header(h, CKV_HDR_FORWARDED, p->self_addr);
+        rc |= evhttp_add_header(h, CKV_HDR_DEADLINE, deadline);
+    }
     return rc == 0 ? CKV_OK : CKV_ERROR;
 }
 
 int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type method, const char *uri,
-                  const char *body, size_t len, uint32_t timeout_ms, bool forwarded, ckv_peer_cb cb,
-                  void *arg)
+                  const char *body, size_t len, uint32_t timeout_ms, uint64_t forward_deadline_ms,
+                  ckv_peer_cb cb, void *arg)
 {
     if (p->closing)
         return CKV_ERROR;
@@ -229,7 +234,7 @@ int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type metho
         goto fail;
     c->req = evhttp_request_new(on_reply, c);
     c->timer = evtimer_new(p->base, on_deadline, c);
-    if (c->req == NULL || c->timer == NULL || add_headers(p, peer, c->req, forwarded) != CKV_OK)
+    if (c->req == NULL || c->timer == NULL || add_headers(p, peer, c->req, forward_deadline_ms) != CKV_OK)
         goto fail_req;
     if (body != NULL && len > 0) {
         /* libevent adds Content-Length for POST and PUT only; a proxied GET or DELETE

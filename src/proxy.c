@@ -112,7 +112,8 @@ static void proxy_try_next(proxy_op *op)
         uint32_t idx = op->order[op->tried++];
         snprintf(op->addr, sizeof(op->addr), "%s", n->map.view.addrs[idx]);
         if (ckv_peer_send(n->pool, op->addr, op->method, op->uri, op->body, op->body_len,
-                          attempt_ms > 0 ? attempt_ms : 1, true, on_proxy_reply, op) == CKV_OK)
+                          attempt_ms > 0 ? attempt_ms : 1, now + (attempt_ms > 0 ? attempt_ms : 1),
+                          on_proxy_reply, op) == CKV_OK)
             return;
     }
     proxy_give_up(op);

@@ -103,7 +103,7 @@ static void push_peer(ckv_node *n, uint32_t peer)
     if (c != NULL && !ckv_sbuf_failed(&b) &&
         ckv_peer_send(n->pool, n->map.view.addrs[peer], EVHTTP_REQ_POST,
                       CKV_INTERNAL_PREFIX "replicate", b.data, b.len, n->cfg.proxy_timeout_ms,
-                      false, on_push_reply, c) == CKV_OK)
+                       0, on_push_reply, c) == CKV_OK)
         rp->push_inflight = true;
     else
         free(c);
@@ -232,7 +232,7 @@ static void sync_peer(ckv_node *n, uint32_t peer)
     repl_call *c = repl_call_new(n, peer);
     if (c != NULL && !ckv_sbuf_failed(&b) &&
         ckv_peer_send(n->pool, n->map.view.addrs[peer], EVHTTP_REQ_POST, CKV_INTERNAL_PREFIX "sync",
-                      b.data, b.len, n->cfg.proxy_timeout_ms, false, on_sync_reply, c) == CKV_OK)
+                      b.data, b.len, n->cfg.proxy_timeout_ms,  0, on_sync_reply, c) == CKV_OK)
         rp->sync_inflight = true;
     else
         free(c);

@@ -230,7 +230,7 @@ static void coord_send_next(vc_coord *c, uint32_t idx)
         call->c = c;
         call->idx = idx;
         rc = ckv_peer_send(n->pool, c->plan.nodes.addrs[idx], EVHTTP_REQ_POST, uri, b.data, b.len,
-                           vc_message_timeout(n), false, on_coord_reply, call);
+                           vc_message_timeout(n),  0, on_coord_reply, call);
     }
     ckv_sbuf_free(&b);
     if (rc != CKV_OK) {

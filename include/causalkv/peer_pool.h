@@ -16,6 +16,10 @@
 
 #define CKV_HDR_SECRET "X-Ckv-Secret"
 #define CKV_HDR_FORWARDED "X-Ckv-Forwarded" /* set on proxied requests: never forward again */
+/* Wall-clock ms after which the proxy has given up: a request that arrives (or would
+ * run) later is dropped, so a write delayed in a paused peer's socket cannot come back
+ * after the client moved on. */
+#define CKV_HDR_DEADLINE "X-Ckv-Deadline"
 
 typedef void (*ckv_peer_cb)(int status, const char *body, size_t len, void *arg);
 
@@ -32,12 +36,12 @@ typedef struct ckv_peer_pool_options {
 ckv_peer_pool *ckv_peer_pool_new(struct event_base *base, const ckv_peer_pool_options *opt);
 void ckv_peer_pool_free(ckv_peer_pool *p); /* NULL-safe */
 
-/* Sends method uri with body (may be NULL) to addr ("ip:port"). forwarded adds the hop
- * header. CKV_OK when queued (cb will be called), CKV_ERROR when it could not be queued
+/* Sends method uri with body (may be NULL) to addr ("ip:port"). A non-zero
+ * forward_deadline_ms marks a proxied client request: the hop and deadline headers. CKV_OK when queued (cb will be called), CKV_ERROR when it could not be queued
  * (cb will not be called). */
 int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type method, const char *uri,
-                  const char *body, size_t len, uint32_t timeout_ms, bool forwarded, ckv_peer_cb cb,
-                  void *arg);
+                  const char *body, size_t len, uint32_t timeout_ms, uint64_t forward_deadline_ms,
+                  ckv_peer_cb cb, void *arg);
 
 /* True after a recent failure to reach addr (cleared by the next success or after a
  * back-off); callers try such peers last. */
