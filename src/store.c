@@ -10,6 +10,7 @@
  * needs no deletion markers: a NULL slot always ends a probe. */
 #include "causalkv/store.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,16 +34,17 @@ ckv_version *ckv_version_new(const char *key, size_t key_len, const char *value,
                              bool tombstone, uint16_t origin, uint64_t seq, uint64_t lamport,
                              ckv_deps *deps)
 {
-    if (key_len > UINT16_MAX || value_len > UINT32_MAX)
+    if (key_len > UINT8_MAX || value_len > UINT32_MAX)
         return NULL;
-    if (key_len > SIZE_MAX - sizeof(ckv_version) - value_len)
+    if (key_len > SIZE_MAX - offsetof(ckv_version, data) - value_len)
         return NULL;
 
-    ckv_version *v = malloc(sizeof(ckv_version) + key_len + value_len);
+    /* offsetof, not sizeof: the struct's tail padding would cost 4 bytes per key */
+    ckv_version *v = malloc(offsetof(ckv_version, data) + key_len + value_len);
     if (v == NULL)
         return NULL;
     v->refs = 1;
-    v->key_len = (uint16_t)key_len;
+    v->key_len = (uint8_t)key_len;
     v->origin = origin;
     v->value_len = (uint32_t)value_len;
     v->tombstone = tombstone ? 1 : 0;

@@ -74,7 +74,7 @@ static void test_version_new_refuses_oversize(void **state)
     (void)state;
     static const char byte = 'x';
     /* The sizes are refused before any byte is read, so one byte stands in for them. */
-    assert_null(ckv_version_new(&byte, (size_t)UINT16_MAX + 1, NULL, 0, false, 0, 1, 1, NULL));
+    assert_null(ckv_version_new(&byte, (size_t)UINT8_MAX + 1, NULL, 0, false, 0, 1, 1, NULL));
     assert_null(ckv_version_new("k", 1, &byte, (size_t)UINT32_MAX + 1, false, 0, 1, 1, NULL));
     assert_null(ckv_version_new("k", 1, &byte, SIZE_MAX, false, 0, 1, 1, NULL));
 }
