@@ -89,6 +89,7 @@ void ckv_reply(ckv_node *n, struct evhttp_request *req, int status, ckv_sbuf *bo
         free(data);
     double elapsed = (double)ckv_now_ms() / 1000.0 - n->cur_start;
     ckv_metrics_observe(&n->metrics, endpoint_of(evhttp_request_get_uri(req)), status, elapsed);
+    ckv_conn_replied(n, req);
     evhttp_send_reply(req, status, reason_phrase(status), NULL);
 }
 

@@ -125,9 +125,12 @@ void ckv_metrics_serve(ckv_node *n, struct evhttp_request *req)
     add_gauge(&b, "causalkv_connections_refused_total", "Connections refused over the cap.", "counter",
               m->connections_refused);
     add_gauge(&b, "causalkv_parked_requests", "Requests waiting now.", "gauge", n->parked_count);
+    add_gauge(&b, "causalkv_client_connections", "Open inbound connections.", "gauge",
+              ckv_conn_open(n));
     add_gauge(&b, "causalkv_view_epoch", "View-change generation in force.", "gauge", n->map.epoch);
     if (ckv_sbuf_failed(&b)) {
         ckv_sbuf_free(&b);
+        ckv_conn_replied(n, req);
         evhttp_send_error(req, 500, "Out of memory");
         return;
     }
@@ -138,6 +141,7 @@ void ckv_metrics_serve(ckv_node *n, struct evhttp_request *req)
     evbuffer_add(evhttp_request_get_output_buffer(req), text, len);
     free(text);
     ckv_metrics_observe(&n->metrics, CKV_EP_OTHER, 200, 0);
+    ckv_conn_replied(n, req);
     evhttp_send_reply(req, 200, "OK", NULL);
 }
 

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/listener.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,11 @@
 #include "causalkv/log.h"
 
 #define SHUTDOWN_GRACE_MS 300 /* in-flight replies get this long to flush after SIGTERM */
+#define ACCEPT_PAUSE_MS 100   /* out of descriptors: stop accepting this long, then retry */
+
+/* The listener's error callback gets the evhttp as its argument, not the node; there is
+ * one node per process, so it is found here. */
+static ckv_node *listening_node;
 
 struct ckv_parked {
     ckv_parked *prev, *next;
@@ -139,7 +145,7 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     ckv_node *n = arg;
-    ckv_conn_reconcile(n);
+    ckv_conn_sweep(n);
     ckv_repl_tick(n);
     ckv_view_change_tick(n);
 }
@@ -179,6 +185,35 @@ void ckv_node_set_map(ckv_node *n, const ckv_shard_map *map)
     memset(n->repl, 0, sizeof(n->repl));
 }
 
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ckv_node *n = arg;
+    if (n->listener != NULL)
+        evconnlistener_enable(evhttp_bound_socket_get_listener(n->listener));
+}
+
+/* accept() failing (out of descriptors, most likely) would fire again at once, forever:
+ * pause accepting instead, and say so at most once a second. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)arg;
+    ckv_node *n = listening_node;
+    int err = EVUTIL_SOCKET_ERROR();
+    evconnlistener_disable(l);
+    if (n == NULL)
+        return;
+    struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+    evtimer_add(n->accept_resume_ev, &tv);
+    uint64_t now = ckv_now_ms();
+    if (now - n->last_accept_warn_ms >= 1000) {
+        n->last_accept_warn_ms = now;
+        log_warn("accept failed (%s); pausing new connections for %d ms",
+                 evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS);
+    }
+}
+
 static int listen_http(ckv_node *n)
 {
     n->http = evhttp_new(n->base);
@@ -195,11 +230,15 @@ static int listen_http(ckv_node *n)
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
                                             EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(n->http, ckv_http_gencb, n);
+    ckv_conn_attach(n);
     n->listener = evhttp_bind_socket_with_handle(n->http, n->cfg.bind, n->cfg.port);
     if (n->listener == NULL) {
         log_error("cannot listen on %s:%u", n->cfg.bind, (unsigned)n->cfg.port);
         return CKV_ERROR;
     }
+    struct evconnlistener *l = evhttp_bound_socket_get_listener(n->listener);
+    evconnlistener_set_error_cb(l, on_accept_error);
+    listening_node = n;
     return CKV_OK;
 }
 
@@ -224,6 +263,8 @@ static int make_pool(ckv_node *n)
         .secret = n->cfg.cluster_secret,
         .conns_per_peer = n->cfg.peer_pool_size,
         .max_body_bytes = n->cfg.internal_max_body_bytes,
+        /* peers run with the same HTTP_TIMEOUT_MS: retire ours at half of it */
+        .idle_retire_ms = n->cfg.http_timeout_ms / 2,
     };
     n->pool = ckv_peer_pool_new(n->base, &opt);
     return n->pool != NULL ? CKV_OK : CKV_ERROR;
@@ -237,7 +278,9 @@ static int make_events(ckv_node *n)
     n->sigterm_ev = evsignal_new(n->base, SIGTERM, on_signal, n);
     n->sigint_ev = evsignal_new(n->base, SIGINT, on_signal, n);
     n->exit_ev = evtimer_new(n->base, on_exit_timer, n);
-    if (!n->cron || !n->wake_ev || !n->sigterm_ev || !n->sigint_ev || !n->exit_ev)
+    n->accept_resume_ev = evtimer_new(n->base, on_accept_resume, n);
+    if (!n->cron || !n->wake_ev || !n->sigterm_ev || !n->sigint_ev || !n->exit_ev ||
+        !n->accept_resume_ev)
         return CKV_ERROR;
     uint32_t ms = n->cfg.gossip_interval_ms;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -297,8 +340,8 @@ void ckv_node_free(ckv_node *n)
     ckv_view_change_free(n);
     if (n->http)
         evhttp_free(n->http);
-    struct event *evs[] = {n->cron,       n->wake_ev,   n->push_ev,
-                           n->sigterm_ev, n->sigint_ev, n->exit_ev};
+    struct event *evs[] = {n->cron,      n->wake_ev, n->push_ev,         n->sigterm_ev,
+                           n->sigint_ev, n->exit_ev, n->accept_resume_ev};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);

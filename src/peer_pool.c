@@ -21,6 +21,7 @@ typedef struct ckv_peer {
     uint16_t port;
     struct evhttp_connection **conns; /* conns_per_peer, created lazily */
     uint32_t *inflight;               /* requests queued per connection */
+    uint64_t *last_used_ms;           /* when each connection last finished a request */
     uint64_t down_until_ms;
     struct ckv_peer *next;
 } ckv_peer;
@@ -79,6 +80,7 @@ static void call_unlink(ckv_call *c)
         c->next->prev = c->prev;
     if (c->peer->inflight[c->conn] > 0)
         c->peer->inflight[c->conn]--;
+    c->peer->last_used_ms[c->conn] = now_ms();
     event_free(c->timer);
 }
 
@@ -102,6 +104,7 @@ void ckv_peer_pool_free(ckv_peer_pool *p)
                 evhttp_connection_free(peer->conns[i]);
         free(peer->conns);
         free(peer->inflight);
+        free(peer->last_used_ms);
         free(peer);
     }
     free(p);
@@ -125,10 +128,12 @@ static ckv_peer *peer_get(ckv_peer_pool *p, const char *addr)
         return NULL;
     peer->conns = calloc(p->opt.conns_per_peer, sizeof(*peer->conns));
     peer->inflight = calloc(p->opt.conns_per_peer, sizeof(*peer->inflight));
-    if (peer->conns == NULL || peer->inflight == NULL ||
+    peer->last_used_ms = calloc(p->opt.conns_per_peer, sizeof(*peer->last_used_ms));
+    if (peer->conns == NULL || peer->inflight == NULL || peer->last_used_ms == NULL ||
         ckv_addr_split(addr, peer->ip, &peer->port) != CKV_OK) {
         free(peer->conns);
         free(peer->inflight);
+        free(peer->last_used_ms);
         free(peer);
         return NULL;
     }
@@ -145,6 +150,13 @@ static int peer_pick_conn(ckv_peer_pool *p, ckv_peer *peer, uint32_t *out)
     for (uint32_t i = 1; i < p->opt.conns_per_peer; i++)
         if (peer->inflight[i] < peer->inflight[best])
             best = i;
+    /* The peer closes keep-alive connections idle for its HTTP_TIMEOUT_MS; a request
+     * sent just as it does fails with no reply. Retire idle ones well before that. */
+    if (peer->conns[best] != NULL && peer->inflight[best] == 0 && p->opt.idle_retire_ms > 0 &&
+        now_ms() - peer->last_used_ms[best] >= p->opt.idle_retire_ms) {
+        evhttp_connection_free(peer->conns[best]);
+        peer->conns[best] = NULL;
+    }
     if (peer->conns[best] == NULL) {
         struct evhttp_connection *c =
             evhttp_connection_base_new(p->base, NULL, peer->ip, peer->port);

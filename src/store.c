@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define STORE_INITIAL_CAPACITY 16 /* power of two */
 
@@ -26,6 +28,7 @@ struct ckv_store {
     size_t keys;     /* non-NULL slots: keys written since the last clear, tombstones too */
     size_t tombstones;
     uint64_t generation;
+    uint64_t seed; /* of the slot hash, see key_hash */
 };
 
 /* ---- versions ---------------------------------------------------------------------- */
@@ -90,18 +93,39 @@ int ckv_version_cmp(const ckv_version *a, const ckv_version *b)
 
 /* ---- hashing and probing ----------------------------------------------------------- */
 
-/* FNV-1a 64. Kept local (shard_map.c has a public one) so that the table layout never
- * changes because shard placement does. */
-static uint64_t key_hash(const char *key, size_t len)
+/* Finaliser of MurmurHash3: every input bit affects the low bits that pick the slot. */
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+}
+
+/* FNV-1a 64 under a per-table seed. Kept local (shard_map.c has a public one) so that
+ * the table layout never changes because shard placement does. The seed matters: a
+ * table is often filled in another table's slot order (sync, view-change collect and
+ * install); with one hash for all, keys would arrive sorted by their home slot and
+ * linear probing would go quadratic (1M keys: seconds instead of milliseconds). */
+static uint64_t key_hash(uint64_t seed, const char *key, size_t len)
 {
     uint64_t h = 14695981039346656037ULL;
     for (size_t i = 0; i < len; i++) {
         h ^= (unsigned char)key[i];
         h *= 1099511628211ULL;
     }
-    /* The multiply only carries upward, so fold the better-mixed high bits into the low
-     * bits that pick the slot. */
-    return h ^ (h >> 32);
+    return mix64(h ^ seed);
+}
+
+/* Different for every table, also across processes (tables exchange their orders). */
+static uint64_t new_seed(const void *table)
+{
+    static uint64_t tables_made;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return mix64(++tables_made ^ (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)table ^
+                 (uint64_t)ts.tv_nsec);
 }
 
 static bool key_equals(const ckv_version *v, const char *key, size_t len)
@@ -110,10 +134,11 @@ static bool key_equals(const ckv_version *v, const char *key, size_t len)
 }
 
 /* Slot holding key, or the empty slot where it would go. The table is never full. */
-static size_t find_slot(ckv_version *const *slots, size_t capacity, const char *key, size_t len)
+static size_t find_slot(ckv_version *const *slots, size_t capacity, uint64_t seed, const char *key,
+                        size_t len)
 {
     size_t mask = capacity - 1;
-    size_t i = (size_t)key_hash(key, len) & mask;
+    size_t i = (size_t)key_hash(seed, key, len) & mask;
     while (slots[i] != NULL && !key_equals(slots[i], key, len))
         i = (i + 1) & mask;
     return i;
@@ -144,7 +169,7 @@ static int grow(ckv_store *s)
     for (size_t i = 0; i < s->capacity; i++) {
         ckv_version *v = s->slots[i];
         if (v != NULL)
-            slots[find_slot(slots, capacity, v->data, v->key_len)] = v;
+            slots[find_slot(slots, capacity, s->seed, v->data, v->key_len)] = v;
     }
     free(s->slots);
     s->slots = slots;
@@ -166,6 +191,7 @@ ckv_store *ckv_store_new(void)
         return NULL;
     }
     s->capacity = STORE_INITIAL_CAPACITY;
+    s->seed = new_seed(s);
     return s;
 }
 
@@ -190,7 +216,7 @@ void ckv_store_free(ckv_store *s)
 
 const ckv_version *ckv_store_get(const ckv_store *s, const char *key, size_t key_len)
 {
-    return s->slots[find_slot(s->slots, s->capacity, key, key_len)];
+    return s->slots[find_slot(s->slots, s->capacity, s->seed, key, key_len)];
 }
 
 static int insert_new_key(ckv_store *s, ckv_version *v)
@@ -200,7 +226,7 @@ static int insert_new_key(ckv_store *s, ckv_version *v)
         if (rc != CKV_OK)
             return rc;
     }
-    size_t i = find_slot(s->slots, s->capacity, v->data, v->key_len);
+    size_t i = find_slot(s->slots, s->capacity, s->seed, v->data, v->key_len);
     s->slots[i] = ckv_version_ref(v);
     s->keys++;
     if (v->tombstone)
@@ -210,7 +236,7 @@ static int insert_new_key(ckv_store *s, ckv_version *v)
 
 int ckv_store_join(ckv_store *s, ckv_version *v)
 {
-    size_t i = find_slot(s->slots, s->capacity, v->data, v->key_len);
+    size_t i = find_slot(s->slots, s->capacity, s->seed, v->data, v->key_len);
     ckv_version *cur = s->slots[i];
     if (cur == NULL)
         return insert_new_key(s, v);

@@ -35,12 +35,11 @@ typedef struct ckv_repl_peer {
     uint64_t sync_gen;
 } ckv_repl_peer;
 
-/* Open inbound connections, by fd (conn_limit.c). */
+/* Every inbound connection (conn_track.c). */
 typedef struct ckv_conn_table {
-    struct ckv_conn_slot *slots;
-    size_t cap;
-    uint32_t open;
-    uint64_t last_reconcile_ms;
+    struct ckv_conn *v;
+    size_t len, cap;
+    uint64_t last_sweep_ms;
 } ckv_conn_table;
 
 typedef struct ckv_parked ckv_parked;
@@ -56,6 +55,8 @@ typedef struct ckv_node {
     struct event *wake_ev;        /* re-dispatches parked requests after progress */
     struct event *push_ev;        /* pushes new writes once per loop iteration */
     struct event *sigterm_ev, *sigint_ev, *exit_ev;
+    struct event *accept_resume_ev; /* re-enables accepting after running out of fds */
+    uint64_t last_accept_warn_ms;
     ckv_peer_pool *pool;
 
     ckv_shard_map map; /* the view in force */
@@ -123,10 +124,14 @@ bool ckv_repl_apply(ckv_node *n, ckv_version *v);
 /* internal_api.c: handles CKV_INTERNAL_PREFIX requests. */
 void ckv_internal_dispatch(ckv_node *n, struct evhttp_request *req, const char *path);
 
-/* conn_limit.c: MAX_CONNECTIONS. admit is false for a new connection over the cap
- * (the caller answers 503; the reply closes the connection). */
+/* conn_track.c: MAX_CONNECTIONS and slow clients. attach hooks the evhttp server;
+ * admit is false for a connection over the cap (the caller answers 503 and the reply
+ * closes it); replied marks the end of a request; sweep runs on the housekeeping timer. */
+void ckv_conn_attach(ckv_node *n);
 bool ckv_conn_admit(ckv_node *n, struct evhttp_request *req);
-void ckv_conn_reconcile(ckv_node *n);
+void ckv_conn_replied(ckv_node *n, struct evhttp_request *req);
+void ckv_conn_sweep(ckv_node *n);
+uint32_t ckv_conn_open(const ckv_node *n);
 void ckv_conn_free(ckv_node *n);
 
 /* metrics.c */

@@ -31,6 +31,7 @@ typedef struct ckv_peer_pool_options {
     const char *secret;      /* "" or NULL: no secret header */
     uint32_t conns_per_peer; /* >= 1 */
     uint32_t max_body_bytes; /* largest reply accepted from a peer */
+    uint32_t idle_retire_ms; /* replace a connection idle this long (0: never) */
 } ckv_peer_pool_options;
 
 ckv_peer_pool *ckv_peer_pool_new(struct event_base *base, const ckv_peer_pool_options *opt);

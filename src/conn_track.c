@@ -1,0 +1,147 @@
+/* conn_track.c — every inbound connection, for MAX_CONNECTIONS and for slow clients.
+ *
+ * evhttp (2.1) can neither cap connections, nor say when one closes, nor cut off a
+ * client that trickles a request a byte at a time (its timeout restarts with every
+ * byte). So the node creates each connection's bufferevent itself (evhttp_set_bevcb)
+ * and keeps a reference to it. A bufferevent that evhttp has released has no callbacks
+ * left; the housekeeping sweep then drops it, which closes the socket. evhttp has shut
+ * down its sending side already, so the client sees the end at once; the descriptor
+ * itself lingers until the next sweep (at most GOSSIP_INTERVAL_MS).
+ *
+ * Cap: a connection over MAX_CONNECTIONS is answered 503 at its first request and
+ * closed. Slow clients: a connection with no request in progress and none completed for
+ * HTTP_TIMEOUT_MS is shut down (an idle keep-alive one is closed by evhttp at that
+ * point anyway, so only tricklers are caught). */
+#include "causalkv/node.h"
+
+#include <event2/bufferevent.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "causalkv/log.h"
+
+#define SWEEP_MIN_INTERVAL_MS 50 /* at the cap, look for released ones at most this often */
+
+struct ckv_conn {
+    struct bufferevent *bev; /* our reference */
+    uint64_t since_ms;       /* created, or the last request began or was answered */
+    bool busy;               /* a request is being answered */
+    bool refused;            /* over the cap when it was opened */
+};
+
+static struct bufferevent *new_conn(struct event_base *base, void *arg)
+{
+    ckv_node *n = arg;
+    ckv_conn_table *t = &n->conns;
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL)
+        return NULL; /* evhttp makes its own; that connection goes untracked */
+    if (t->len == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        struct ckv_conn *v = realloc(t->v, cap * sizeof(*v));
+        if (v == NULL)
+            return bev;
+        t->v = v;
+        t->cap = cap;
+    }
+    bufferevent_incref(bev);
+    bool over_cap = t->len >= n->cfg.max_connections;
+    t->v[t->len] = (struct ckv_conn){.bev = bev, .since_ms = ckv_now_ms(), .refused = over_cap};
+    t->len++;
+    return bev;
+}
+
+void ckv_conn_attach(ckv_node *n)
+{
+    evhttp_set_bevcb(n->http, new_conn, n);
+}
+
+static bool released(struct bufferevent *bev)
+{
+    bufferevent_data_cb readcb = NULL;
+    bufferevent_getcb(bev, &readcb, NULL, NULL, NULL);
+    return readcb == NULL;
+}
+
+void ckv_conn_sweep(ckv_node *n)
+{
+    ckv_conn_table *t = &n->conns;
+    uint64_t now = ckv_now_ms();
+    for (size_t i = 0; i < t->len;) {
+        struct ckv_conn *c = &t->v[i];
+        if (released(c->bev)) {
+            bufferevent_decref(c->bev);
+            *c = t->v[--t->len];
+            continue;
+        }
+        if (!c->busy && now - c->since_ms > n->cfg.http_timeout_ms) {
+            evutil_socket_t fd = bufferevent_getfd(c->bev);
+            log_debug("closing connection fd %d: no complete request for %u ms", (int)fd,
+                      (unsigned)(now - c->since_ms));
+            if (fd >= 0)
+                shutdown(fd, SHUT_RDWR); /* evhttp sees the end and frees it */
+            c->since_ms = now;
+        }
+        i++;
+    }
+    t->last_sweep_ms = now;
+}
+
+static struct ckv_conn *conn_of(ckv_node *n, struct evhttp_request *req)
+{
+    ckv_conn_table *t = &n->conns;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    /* the most recent connections are the likeliest: search from the end */
+    for (size_t i = t->len; bev != NULL && i-- > 0;)
+        if (t->v[i].bev == bev)
+            return &t->v[i];
+    return NULL;
+}
+
+bool ckv_conn_admit(ckv_node *n, struct evhttp_request *req)
+{
+    ckv_conn_table *t = &n->conns;
+    struct ckv_conn *c = conn_of(n, req);
+    if (c == NULL)
+        return true;
+    if (c->refused && ckv_now_ms() - t->last_sweep_ms >= SWEEP_MIN_INTERVAL_MS) {
+        ckv_conn_sweep(n); /* released connections may have made room */
+        c = conn_of(n, req);
+        if (c == NULL)
+            return true;
+        c->refused = t->len > n->cfg.max_connections;
+    }
+    if (c->refused) {
+        n->metrics.connections_refused++;
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        return false;
+    }
+    c->busy = true;
+    c->since_ms = ckv_now_ms();
+    return true;
+}
+
+void ckv_conn_replied(ckv_node *n, struct evhttp_request *req)
+{
+    struct ckv_conn *c = conn_of(n, req);
+    if (c != NULL) {
+        c->busy = false;
+        c->since_ms = ckv_now_ms();
+    }
+}
+
+uint32_t ckv_conn_open(const ckv_node *n)
+{
+    return (uint32_t)n->conns.len;
+}
+
+void ckv_conn_free(ckv_node *n)
+{
+    for (size_t i = 0; i < n->conns.len; i++)
+        bufferevent_decref(n->conns.v[i].bev);
+    free(n->conns.v);
+    memset(&n->conns, 0, sizeof(n->conns));
+}
