@@ -253,6 +253,61 @@ static bool phase_includes(const vc_coord *c, uint32_t i)
     return false;
 }
 
+/* The coordinator's own collect and install skip HTTP and JSON: the versions are shared
+ * (they are immutable), which saves a third of the work of a large change. */
+static void collect_locally(vc_coord *c)
+{
+    size_t pos = 0;
+    const ckv_version *v;
+    while ((v = ckv_store_next(c->n->store, &pos)) != NULL)
+        ckv_store_join(c->staging, (ckv_version *)v);
+}
+
+static bool install_locally(vc_coord *c, uint32_t shard)
+{
+    ckv_view_change *vc = c->n->vc;
+    if (vc->staged == NULL && (vc->staged = ckv_store_new()) == NULL)
+        return false;
+    size_t pos = 0;
+    const ckv_version *v;
+    while ((v = ckv_store_next(c->staging, &pos)) != NULL) {
+        if (v->tombstone ||
+            ckv_shard_map_owner(&c->plan.new_map, ckv_version_key(v), v->key_len) != shard)
+            continue;
+        ckv_version *base = ckv_version_new(ckv_version_key(v), v->key_len, ckv_version_value(v),
+                                            v->value_len, false, CKV_ORIGIN_BASE, 0, v->lamport, NULL);
+        if (base == NULL || ckv_store_join(vc->staged, base) == CKV_NOMEM) {
+            ckv_version_unref(base);
+            return false;
+        }
+        if (v->lamport > vc->staged_lamport)
+            vc->staged_lamport = v->lamport;
+        ckv_version_unref(base);
+    }
+    return true;
+}
+
+/* Runs node idx's part of the current phase here when idx is this node and the phase
+ * moves data; true when done (c->ok[idx] says how it went). */
+static bool coord_do_locally(vc_coord *c, uint32_t idx)
+{
+    ckv_node *n = c->n;
+    if (strcmp(c->plan.nodes.addrs[idx], n->cfg.address) != 0 || n->vc == NULL ||
+        n->vc->id != c->id)
+        return false;
+    if (c->phase == VC_COLLECT) {
+        collect_locally(c);
+        c->ok[idx] = true;
+        return true;
+    }
+    if (c->phase == VC_INSTALL) {
+        int self = ckv_view_index_of(&c->plan.new_map.view, n->cfg.address);
+        c->ok[idx] = install_locally(c, ckv_shard_map_shard_of_member(&c->plan.new_map, (uint32_t)self));
+        return true;
+    }
+    return false;
+}
+
 static void coord_start_phase(vc_coord *c, enum vc_phase phase)
 {
     c->phase = phase;
@@ -267,8 +322,12 @@ static void coord_start_phase(vc_coord *c, enum vc_phase phase)
     /* +1 holds the phase open until every message is out, so a synchronous failure
      * cannot finish the phase in the middle of the loop */
     c->pending = count + 1;
-    for (uint32_t k = 0; k < count; k++)
-        coord_send_next(c, targets[k]);
+    for (uint32_t k = 0; k < count; k++) {
+        if (coord_do_locally(c, targets[k]))
+            c->pending--;
+        else
+            coord_send_next(c, targets[k]);
+    }
     if (--c->pending == 0)
         coord_phase_done(c);
 }
