@@ -98,7 +98,13 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     int rc = 1;
-    struct event_base *base = event_base_new();
+    /* The same event-base setup as causalkv (src/node.c), so the ceiling is comparable. */
+    struct event_config *ec = event_config_new();
+    if (ec != NULL)
+        event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    struct event_base *base = ec != NULL ? event_base_new_with_config(ec) : NULL;
+    if (ec != NULL)
+        event_config_free(ec);
     struct evhttp *http = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
     if (base == NULL) {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <malloc.h>
+#include <signal.h>
 #include <sys/resource.h>
 
 #include "causalkv/config.h"
@@ -49,6 +50,8 @@ int main(int argc, char **argv)
         print_usage(help ? stdout : stderr);
         return help ? 0 : EXIT_BAD_CONFIG;
     }
+    /* libevent writes with writev: a client that closes mid-reply must not kill us */
+    signal(SIGPIPE, SIG_IGN);
     ckv_config cfg;
     char err[512];
     if (ckv_config_load(&cfg, getenv, err, sizeof(err)) != CKV_OK) {

@@ -290,6 +290,19 @@ static int make_events(ckv_node *n)
     return CKV_OK;
 }
 
+/* epoll with a change list: evhttp enables and disables reading and writing several
+ * times per request; the change list folds those into one epoll_ctl per loop turn. */
+static struct event_base *new_event_base(void)
+{
+    struct event_config *ec = event_config_new();
+    if (ec == NULL)
+        return NULL;
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    struct event_base *base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    return base;
+}
+
 ckv_node *ckv_node_new(const ckv_config *cfg)
 {
     ckv_node *n = calloc(1, sizeof(*n));
@@ -303,7 +316,7 @@ ckv_node *ckv_node_new(const ckv_config *cfg)
         free(n);
         return NULL;
     }
-    n->base = event_base_new();
+    n->base = new_event_base();
     n->store = ckv_store_new();
     n->wlog = ckv_wlog_new(cfg->repl_log_entries);
     if (n->base == NULL || n->store == NULL || n->wlog == NULL)
