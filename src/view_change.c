@@ -14,6 +14,7 @@
 #include "causalkv/view_plan.h"
 
 #define VC_PREFIX CKV_INTERNAL_PREFIX "view/"
+#define VC_PROGRESS_EVERY 100000 /* keys between progress lines in the log */
 
 enum vc_phase { VC_PREPARE, VC_COLLECT, VC_INSTALL, VC_COMMIT, VC_ABORT };
 
@@ -31,6 +32,7 @@ typedef struct vc_coord {
     ckv_store *staging;
     size_t moved;
     bool contended; /* a node answered that another change holds it */
+    size_t logged_progress;
     uint64_t started_ms;
     char why[256];
 } vc_coord;
@@ -162,6 +164,11 @@ static int merge_collect_reply(vc_coord *c, uint32_t idx, json_t *msg)
     }
     c->cursor[idx] = cursor;
     c->gen[idx] = gen;
+    size_t held = ckv_store_live_count(c->staging) + ckv_store_tombstone_count(c->staging);
+    if (held / VC_PROGRESS_EVERY != c->logged_progress) { /* large stores: say how it goes */
+        c->logged_progress = held / VC_PROGRESS_EVERY;
+        log_info("view change %llu: collected %zu keys so far", (unsigned long long)c->id, held);
+    }
     return CKV_OK;
 }
 
@@ -428,6 +435,8 @@ static void coord_phase_done(vc_coord *c)
             return coord_abort(c);
         }
         c->moved = count_moved(c);
+        log_info("view change %llu: collected %zu live keys, %zu change shard",
+                 (unsigned long long)c->id, ckv_store_live_count(c->staging), c->moved);
         return coord_start_phase(c, VC_INSTALL);
     case VC_INSTALL:
         if (ckv_view_plan_check_reachable(&c->plan, c->ok, false, err, sizeof(err)) != CKV_OK) {
