@@ -677,25 +677,29 @@ void ckv_view_change_internal(ckv_node *n, struct evhttp_request *req, const cha
     }
     ckv_view_change *vc = n->vc;
     size_t oplen = strcspn(op, "?");
-    if (oplen == 7 && memcmp(op, "prepare", 7) == 0)
+#define OP_IS(name) (oplen == sizeof(name) - 1 && memcmp(op, name, oplen) == 0)
+    if (OP_IS("prepare")) {
         handle_prepare(n, req, msg, id);
-    else if (oplen == 6 && memcmp(op, "commit", 6) == 0 && vc->committed_id == id)
+    } else if (OP_IS("commit") && vc->committed_id == id) {
         reply_commit(n, req); /* a retry of a commit that already happened */
-    else if (vc->id != id)
+    } else if (vc->id != id) {
         reply_refused(n, req, 409, "not prepared for this view change");
-    else if (vc->deadline_ms = ckv_now_ms() + n->cfg.view_change_timeout_ms,
-             oplen == 7 && memcmp(op, "collect", 7) == 0)
-        handle_collect(n, req, msg);
-    else if (oplen == 7 && memcmp(op, "install", 7) == 0)
-        handle_install(n, req, msg);
-    else if (oplen == 6 && memcmp(op, "commit", 6) == 0)
-        handle_commit(n, req);
-    else if (oplen == 5 && memcmp(op, "abort", 5) == 0) {
-        log_info("view change %llu aborted by its coordinator", (unsigned long long)id);
-        participant_reset(n);
-        reply_refused(n, req, 200, "aborted");
-    } else
-        reply_refused(n, req, 404, "Not found");
+    } else {
+        vc->deadline_ms = ckv_now_ms() + n->cfg.view_change_timeout_ms; /* the coordinator lives */
+        if (OP_IS("collect"))
+            handle_collect(n, req, msg);
+        else if (OP_IS("install"))
+            handle_install(n, req, msg);
+        else if (OP_IS("commit"))
+            handle_commit(n, req);
+        else if (OP_IS("abort")) {
+            log_info("view change %llu aborted by its coordinator", (unsigned long long)id);
+            participant_reset(n);
+            reply_refused(n, req, 200, "aborted");
+        } else
+            reply_refused(n, req, 404, "Not found");
+    }
+#undef OP_IS
     json_decref(msg);
 }
 
