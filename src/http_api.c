@@ -18,15 +18,24 @@ enum key_op { OP_GET, OP_PUT, OP_DELETE };
 const char *ckv_method_name(enum evhttp_cmd_type m)
 {
     switch (m) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_HEAD: return "HEAD";
-    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_TRACE: return "TRACE";
-    case EVHTTP_REQ_CONNECT: return "CONNECT";
-    case EVHTTP_REQ_PATCH: return "PATCH";
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
     }
     return "UNKNOWN";
 }
@@ -34,16 +43,26 @@ const char *ckv_method_name(enum evhttp_cmd_type m)
 static const char *reason_phrase(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
     }
     return "Unknown";
 }
@@ -77,7 +96,8 @@ void ckv_reply(ckv_node *n, struct evhttp_request *req, int status, ckv_sbuf *bo
     if (ckv_sbuf_failed(body)) {
         ckv_sbuf_free(body);
         ckv_sbuf_init(body);
-        ckv_sbuf_adds(body, "{\"message\":\"Error\",\"error\":\"Out of memory\",\"causal-context\":{}}");
+        ckv_sbuf_adds(body,
+                      "{\"message\":\"Error\",\"error\":\"Out of memory\",\"causal-context\":{}}");
         status = 500;
     }
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -205,8 +225,8 @@ static void merge_version_into(ckv_vclock *c, const ckv_version *v)
     ckv_vclock_merge_deps(c, v->deps);
 }
 
-static void reply_key_result(ckv_node *n, struct evhttp_request *req, int status,
-                             const char *head, const ckv_version *value, const ckv_context *ctx)
+static void reply_key_result(ckv_node *n, struct evhttp_request *req, int status, const char *head,
+                             const ckv_version *value, const ckv_context *ctx)
 {
     ckv_sbuf b;
     ckv_sbuf_init(&b);
@@ -226,8 +246,8 @@ static void key_get(ckv_node *n, struct evhttp_request *req, const char *key, si
     const ckv_version *v = ckv_store_get(n->store, key, klen);
     merge_version_into(&ctx->clock, v);
     if (v != NULL && !v->tombstone)
-        reply_key_result(n, req, 200, "{\"message\":\"Retrieved successfully\",\"doesExist\":true", v,
-                         ctx);
+        reply_key_result(n, req, 200, "{\"message\":\"Retrieved successfully\",\"doesExist\":true",
+                         v, ctx);
     else
         ckv_reply_error(n, req, 404, "Key does not exist", ctx);
 }
@@ -242,8 +262,8 @@ static int local_write(ckv_node *n, const char *key, size_t klen, const char *va
     ckv_deps *deps = ckv_deps_new(&ctx->clock);
     if (deps == NULL && !ckv_vclock_is_zero(&ctx->clock))
         return CKV_NOMEM;
-    ckv_version *v = ckv_version_new(key, klen, value, vlen, tombstone, (uint16_t)self, seq,
-                                     lamport, deps);
+    ckv_version *v =
+        ckv_version_new(key, klen, value, vlen, tombstone, (uint16_t)self, seq, lamport, deps);
     ckv_deps_unref(deps);
     if (v == NULL)
         return CKV_NOMEM;
@@ -269,11 +289,11 @@ static void key_put(ckv_node *n, struct evhttp_request *req, const char *key, si
         return;
     }
     if (created)
-        reply_key_result(n, req, 201, "{\"message\":\"Added successfully\",\"replaced\":false", NULL,
-                         ctx);
+        reply_key_result(n, req, 201, "{\"message\":\"Added successfully\",\"replaced\":false",
+                         NULL, ctx);
     else
-        reply_key_result(n, req, 200, "{\"message\":\"Updated successfully\",\"replaced\":true", NULL,
-                         ctx);
+        reply_key_result(n, req, 200, "{\"message\":\"Updated successfully\",\"replaced\":true",
+                         NULL, ctx);
 }
 
 static void key_delete(ckv_node *n, struct evhttp_request *req, const char *key, size_t klen,

@@ -171,7 +171,8 @@ static void handle_sync(ckv_node *n, struct evhttp_request *req)
         return;
     ckv_vclock asker;
     uint64_t cursor, gen;
-    if (ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->map.view.n, &asker) != CKV_OK ||
+    if (ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->map.view.n, &asker) !=
+            CKV_OK ||
         ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK ||
         ckv_json_get_u64(msg, "gen", &gen) != CKV_OK) {
         json_decref(msg);

@@ -7,9 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const double ckv_latency_bounds[CKV_LATENCY_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                        0.005,  0.01,    0.025,  0.05,  0.1,
-                                                        0.25,   1.0};
+const double ckv_latency_bounds[CKV_LATENCY_BUCKETS] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0};
 
 static const char *const endpoint_names[CKV_EP_COUNT] = {
     "keys", "key-count", "shards", "shard", "view-change", "internal", "other"};
@@ -44,8 +43,9 @@ static void add_line(ckv_sbuf *b, const char *fmt, ...)
 
 static void add_requests(ckv_sbuf *b, const ckv_metrics *m)
 {
-    ckv_sbuf_adds(b, "# HELP causalkv_requests_total Requests answered, by endpoint and status class.\n"
-                     "# TYPE causalkv_requests_total counter\n");
+    ckv_sbuf_adds(
+        b, "# HELP causalkv_requests_total Requests answered, by endpoint and status class.\n"
+           "# TYPE causalkv_requests_total counter\n");
     for (int ep = 0; ep < CKV_EP_COUNT; ep++)
         for (int cls = 1; cls <= 5; cls++)
             if (m->requests[ep][cls] > 0)
@@ -58,11 +58,14 @@ static void add_requests(ckv_sbuf *b, const ckv_metrics *m)
         for (int i = 0; i <= CKV_LATENCY_BUCKETS; i++) {
             cum += m->latency_bucket[ep][i];
             if (i < CKV_LATENCY_BUCKETS)
-                add_line(b, "causalkv_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} %llu\n",
-                         endpoint_names[ep], ckv_latency_bounds[i], cum);
+                add_line(
+                    b, "causalkv_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} %llu\n",
+                    endpoint_names[ep], ckv_latency_bounds[i], cum);
             else
-                add_line(b, "causalkv_request_duration_seconds_bucket{endpoint=\"%s\",le=\"+Inf\"} %llu\n",
-                         endpoint_names[ep], cum);
+                add_line(
+                    b,
+                    "causalkv_request_duration_seconds_bucket{endpoint=\"%s\",le=\"+Inf\"} %llu\n",
+                    endpoint_names[ep], cum);
         }
         add_line(b, "causalkv_request_duration_seconds_sum{endpoint=\"%s\"} %.6f\n",
                  endpoint_names[ep], m->latency_sum[ep]);
@@ -79,8 +82,9 @@ static void add_gauge(ckv_sbuf *b, const char *name, const char *help, const cha
 
 static void add_replication(ckv_sbuf *b, ckv_node *n)
 {
-    ckv_sbuf_adds(b, "# HELP causalkv_replication_queue_depth Own writes a replica has not acknowledged.\n"
-                     "# TYPE causalkv_replication_queue_depth gauge\n");
+    ckv_sbuf_adds(
+        b, "# HELP causalkv_replication_queue_depth Own writes a replica has not acknowledged.\n"
+           "# TYPE causalkv_replication_queue_depth gauge\n");
     if (n->self < 0)
         return;
     uint32_t first = ckv_shard_map_first_replica(&n->map, n->my_shard);
@@ -107,23 +111,25 @@ void ckv_metrics_serve(ckv_node *n, struct evhttp_request *req)
     ckv_sbuf b;
     ckv_sbuf_init(&b);
     add_requests(&b, m);
-    add_gauge(&b, "causalkv_keys", "Live keys held by this node.", "gauge", ckv_store_live_count(n->store));
+    add_gauge(&b, "causalkv_keys", "Live keys held by this node.", "gauge",
+              ckv_store_live_count(n->store));
     add_gauge(&b, "causalkv_tombstones", "Deleted keys kept as versioned tombstones.", "gauge",
               ckv_store_tombstone_count(n->store));
     add_replication(&b, n);
-    add_gauge(&b, "causalkv_anti_entropy_rounds_total", "Completed anti-entropy exchanges.", "counter",
-              m->anti_entropy_rounds);
-    add_gauge(&b, "causalkv_pushes_total", "Acknowledged replication pushes.", "counter", m->pushes);
+    add_gauge(&b, "causalkv_anti_entropy_rounds_total", "Completed anti-entropy exchanges.",
+              "counter", m->anti_entropy_rounds);
+    add_gauge(&b, "causalkv_pushes_total", "Acknowledged replication pushes.", "counter",
+              m->pushes);
     add_gauge(&b, "causalkv_proxy_failovers_total", "Proxy attempts that moved to another replica.",
               "counter", m->proxy_failovers);
     add_gauge(&b, "causalkv_proxy_unavailable_total", "Proxied requests answered 503.", "counter",
               m->proxy_unavailable);
     add_gauge(&b, "causalkv_causal_waits_total", "Requests that waited for causal dependencies.",
               "counter", m->causal_waits);
-    add_gauge(&b, "causalkv_causal_timeouts_total", "Requests answered 503 after the causal timeout.",
-              "counter", m->causal_timeouts);
-    add_gauge(&b, "causalkv_connections_refused_total", "Connections refused over the cap.", "counter",
-              m->connections_refused);
+    add_gauge(&b, "causalkv_causal_timeouts_total",
+              "Requests answered 503 after the causal timeout.", "counter", m->causal_timeouts);
+    add_gauge(&b, "causalkv_connections_refused_total", "Connections refused over the cap.",
+              "counter", m->connections_refused);
     add_gauge(&b, "causalkv_parked_requests", "Requests waiting now.", "gauge", n->parked_count);
     add_gauge(&b, "causalkv_client_connections", "Open inbound connections.", "gauge",
               ckv_conn_open(n));

@@ -246,14 +246,16 @@ int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type metho
         goto fail;
     c->req = evhttp_request_new(on_reply, c);
     c->timer = evtimer_new(p->base, on_deadline, c);
-    if (c->req == NULL || c->timer == NULL || add_headers(p, peer, c->req, forward_deadline_ms) != CKV_OK)
+    if (c->req == NULL || c->timer == NULL ||
+        add_headers(p, peer, c->req, forward_deadline_ms) != CKV_OK)
         goto fail_req;
     if (body != NULL && len > 0) {
         /* libevent adds Content-Length for POST and PUT only; a proxied GET or DELETE
          * with a causal context needs it too, or the peer never reads the body */
         char clen[24];
         snprintf(clen, sizeof(clen), "%zu", len);
-        if (evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Length", clen) != 0 ||
+        if (evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Length", clen) !=
+                0 ||
             evbuffer_add(evhttp_request_get_output_buffer(c->req), body, len) != 0)
             goto fail_req;
     }

@@ -82,7 +82,8 @@ static void push_peer(ckv_node *n, uint32_t peer)
     if (rp->push_inflight || rp->acked >= ckv_wlog_last_seq(n->wlog))
         return;
     const ckv_version *batch[CKV_DEFAULT_REPL_BATCH];
-    size_t max = n->cfg.repl_batch < CKV_DEFAULT_REPL_BATCH ? n->cfg.repl_batch : CKV_DEFAULT_REPL_BATCH;
+    size_t max =
+        n->cfg.repl_batch < CKV_DEFAULT_REPL_BATCH ? n->cfg.repl_batch : CKV_DEFAULT_REPL_BATCH;
     size_t count = ckv_wlog_after(n->wlog, rp->acked, batch, max);
     if (count == (size_t)-1 || count == 0)
         return; /* the peer is behind the log: anti-entropy repairs it */
@@ -102,8 +103,8 @@ static void push_peer(ckv_node *n, uint32_t peer)
     repl_call *c = repl_call_new(n, peer);
     if (c != NULL && !ckv_sbuf_failed(&b) &&
         ckv_peer_send(n->pool, n->map.view.addrs[peer], EVHTTP_REQ_POST,
-                      CKV_INTERNAL_PREFIX "replicate", b.data, b.len, n->cfg.proxy_timeout_ms,
-                       0, on_push_reply, c) == CKV_OK)
+                      CKV_INTERNAL_PREFIX "replicate", b.data, b.len, n->cfg.proxy_timeout_ms, 0,
+                      on_push_reply, c) == CKV_OK)
         rp->push_inflight = true;
     else
         free(c);
@@ -112,7 +113,7 @@ static void push_peer(ckv_node *n, uint32_t peer)
 
 /* Calls fn for every other replica of this node's shard. */
 #define FOR_EACH_SHARD_PEER(n, peer)                                                               \
-    for (uint32_t peer = ckv_shard_map_first_replica(&(n)->map, (n)->my_shard),                   \
+    for (uint32_t peer = ckv_shard_map_first_replica(&(n)->map, (n)->my_shard),                    \
                   peer##_end = peer + (n)->map.rf;                                                 \
          (n)->self >= 0 && peer < peer##_end; peer++)                                              \
         if (peer != (uint32_t)(n)->self)
@@ -164,7 +165,8 @@ static int sync_merge_reply(ckv_node *n, ckv_repl_peer *rp, json_t *msg)
     if (ckv_json_get_u64(msg, "epoch", &epoch) != CKV_OK || epoch != n->map.epoch ||
         ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK ||
         ckv_json_get_u64(msg, "gen", &gen) != CKV_OK || !json_is_array(versions) ||
-        ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->map.view.n, &target) != CKV_OK)
+        ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->map.view.n, &target) !=
+            CKV_OK)
         return CKV_ERROR;
     ckv_json_get_u64(msg, "restart", &restart);
     if (rp->sync_cursor == 0 || restart)
@@ -232,7 +234,7 @@ static void sync_peer(ckv_node *n, uint32_t peer)
     repl_call *c = repl_call_new(n, peer);
     if (c != NULL && !ckv_sbuf_failed(&b) &&
         ckv_peer_send(n->pool, n->map.view.addrs[peer], EVHTTP_REQ_POST, CKV_INTERNAL_PREFIX "sync",
-                      b.data, b.len, n->cfg.proxy_timeout_ms,  0, on_sync_reply, c) == CKV_OK)
+                      b.data, b.len, n->cfg.proxy_timeout_ms, 0, on_sync_reply, c) == CKV_OK)
         rp->sync_inflight = true;
     else
         free(c);

@@ -122,7 +122,8 @@ static void build_cursor_msg(vc_coord *c, uint32_t idx, ckv_sbuf *b)
 static void build_install(vc_coord *c, uint32_t idx, ckv_sbuf *b)
 {
     uint32_t shard = ckv_shard_map_shard_of_member(
-        &c->plan.new_map, (uint32_t)ckv_view_index_of(&c->plan.new_map.view, c->plan.nodes.addrs[idx]));
+        &c->plan.new_map,
+        (uint32_t)ckv_view_index_of(&c->plan.new_map.view, c->plan.nodes.addrs[idx]));
     add_header(b, ",\"versions\":[", c->id);
     size_t pos = (size_t)c->cursor[idx], count = 0;
     const ckv_version *v = NULL;
@@ -185,7 +186,8 @@ static bool coord_take_reply(vc_coord *c, uint32_t idx, int status, const char *
         }
     } else if (ok && c->phase == VC_COMMIT) {
         uint64_t count;
-        c->confirmed[idx] = ckv_json_get_u64(msg, "key-count", &count) == CKV_OK ? (int64_t)count : -1;
+        c->confirmed[idx] =
+            ckv_json_get_u64(msg, "key-count", &count) == CKV_OK ? (int64_t)count : -1;
     } else if (ok && c->phase == VC_INSTALL && c->cursor[idx] != 0) {
         json_decref(msg);
         return false;
@@ -237,7 +239,7 @@ static void coord_send_next(vc_coord *c, uint32_t idx)
         call->c = c;
         call->idx = idx;
         rc = ckv_peer_send(n->pool, c->plan.nodes.addrs[idx], EVHTTP_REQ_POST, uri, b.data, b.len,
-                           vc_message_timeout(n),  0, on_coord_reply, call);
+                           vc_message_timeout(n), 0, on_coord_reply, call);
     }
     ckv_sbuf_free(&b);
     if (rc != CKV_OK) {
@@ -251,11 +253,15 @@ static void coord_send_next(vc_coord *c, uint32_t idx)
 static bool phase_includes(const vc_coord *c, uint32_t i)
 {
     switch (c->phase) {
-    case VC_PREPARE: return true;
-    case VC_COLLECT: return c->plan.in_old[i] && c->prepared[i];
-    case VC_INSTALL: return c->plan.in_new[i];
+    case VC_PREPARE:
+        return true;
+    case VC_COLLECT:
+        return c->plan.in_old[i] && c->prepared[i];
+    case VC_INSTALL:
+        return c->plan.in_new[i];
     case VC_COMMIT:
-    case VC_ABORT: return c->prepared[i];
+    case VC_ABORT:
+        return c->prepared[i];
     }
     return false;
 }
@@ -281,8 +287,9 @@ static bool install_locally(vc_coord *c, uint32_t shard)
         if (v->tombstone ||
             ckv_shard_map_owner(&c->plan.new_map, ckv_version_key(v), v->key_len) != shard)
             continue;
-        ckv_version *base = ckv_version_new(ckv_version_key(v), v->key_len, ckv_version_value(v),
-                                            v->value_len, false, CKV_ORIGIN_BASE, 0, v->lamport, NULL);
+        ckv_version *base =
+            ckv_version_new(ckv_version_key(v), v->key_len, ckv_version_value(v), v->value_len,
+                            false, CKV_ORIGIN_BASE, 0, v->lamport, NULL);
         if (base == NULL || ckv_store_join(vc->staged, base) == CKV_NOMEM) {
             ckv_version_unref(base);
             return false;
@@ -309,7 +316,8 @@ static bool coord_do_locally(vc_coord *c, uint32_t idx)
     }
     if (c->phase == VC_INSTALL) {
         int self = ckv_view_index_of(&c->plan.new_map.view, n->cfg.address);
-        c->ok[idx] = install_locally(c, ckv_shard_map_shard_of_member(&c->plan.new_map, (uint32_t)self));
+        c->ok[idx] =
+            install_locally(c, ckv_shard_map_shard_of_member(&c->plan.new_map, (uint32_t)self));
         return true;
     }
     return false;
@@ -479,7 +487,8 @@ void ckv_view_change_client(ckv_node *n, struct evhttp_request *req)
         free(c);
         return reply_bad_change(n, req, "Out of memory");
     }
-    if (ckv_view_plan_init(&c->plan, &n->map, n->cfg.address, &view, rf, err, sizeof(err)) != CKV_OK) {
+    if (ckv_view_plan_init(&c->plan, &n->map, n->cfg.address, &view, rf, err, sizeof(err)) !=
+        CKV_OK) {
         free(c);
         return reply_bad_change(n, req, err);
     }
@@ -541,7 +550,8 @@ static int parse_prepare(json_t *msg, ckv_view_change *vc, char *err, size_t err
         return CKV_ERROR;
     }
     /* the old view has no replication factor of its own here: any valid list will do */
-    json_t *wrap = json_pack("{s:O,s:i}", "view", json_object_get(msg, "old-view"), "repl-factor", 1);
+    json_t *wrap =
+        json_pack("{s:O,s:i}", "view", json_object_get(msg, "old-view"), "repl-factor", 1);
     int rc = wrap != NULL ? ckv_view_change_body_parse(wrap, &old_view, &ignored, err, errlen)
                           : CKV_ERROR;
     json_decref(wrap);
@@ -581,7 +591,8 @@ static void handle_prepare(ckv_node *n, struct evhttp_request *req, json_t *msg,
 static void handle_collect(ckv_node *n, struct evhttp_request *req, json_t *msg)
 {
     uint64_t cursor, gen;
-    if (ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK || ckv_json_get_u64(msg, "gen", &gen) != CKV_OK)
+    if (ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK ||
+        ckv_json_get_u64(msg, "gen", &gen) != CKV_OK)
         return reply_refused(n, req, 400, "bad collect message");
     if (cursor != 0 && gen != ckv_store_generation(n->store))
         return reply_refused(n, req, 409, "store changed during collection");

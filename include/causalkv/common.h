@@ -30,12 +30,12 @@ enum ckv_rc {
 /* Tunable defaults (each one is an environment variable, see config.c). */
 #define CKV_DEFAULT_ADDRESS "127.0.0.1:13800"
 #define CKV_DEFAULT_REPL_FACTOR 1
-#define CKV_DEFAULT_GOSSIP_INTERVAL_MS 500 /* anti-entropy period: catch-up within ~1 s */
-#define CKV_DEFAULT_PROXY_TIMEOUT_MS 2000  /* whole proxy attempt, all replicas included */
-#define CKV_DEFAULT_CAUSAL_TIMEOUT_MS 2000 /* wait for missing dependencies, then 503 */
-#define CKV_DEFAULT_MAX_BODY_BYTES (2u << 20)    /* a 1 MiB value plus its JSON framing */
-#define CKV_DEFAULT_MAX_HEADER_BYTES (8u << 10)  /* what nginx allows per header block */
-#define CKV_DEFAULT_MAX_VALUE_BYTES (1u << 20)   /* larger values answer 413 */
+#define CKV_DEFAULT_GOSSIP_INTERVAL_MS 500      /* anti-entropy period: catch-up within ~1 s */
+#define CKV_DEFAULT_PROXY_TIMEOUT_MS 2000       /* whole proxy attempt, all replicas included */
+#define CKV_DEFAULT_CAUSAL_TIMEOUT_MS 2000      /* wait for missing dependencies, then 503 */
+#define CKV_DEFAULT_MAX_BODY_BYTES (2u << 20)   /* a 1 MiB value plus its JSON framing */
+#define CKV_DEFAULT_MAX_HEADER_BYTES (8u << 10) /* what nginx allows per header block */
+#define CKV_DEFAULT_MAX_VALUE_BYTES (1u << 20)  /* larger values answer 413 */
 #define CKV_DEFAULT_INTERNAL_MAX_BODY_BYTES (256u << 20) /* replication/view-change batches */
 #define CKV_DEFAULT_HTTP_TIMEOUT_MS 10000  /* read/write timeout of a client connection */
 #define CKV_DEFAULT_MAX_CONNECTIONS 4096   /* inbound; more answer 503 and close */

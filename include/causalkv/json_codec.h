@@ -25,11 +25,11 @@ typedef struct ckv_context {
 } ckv_context;
 
 typedef struct ckv_client_body {
-    json_t *root;       /* owned; NULL when the body was empty */
-    const char *value;  /* "value" when it is a string (into root), else NULL */
+    json_t *root;      /* owned; NULL when the body was empty */
+    const char *value; /* "value" when it is a string (into root), else NULL */
     size_t value_len;
-    bool has_value;     /* "value" present and a string */
-    ckv_context ctx;    /* the causal context; empty when absent */
+    bool has_value;  /* "value" present and a string */
+    ckv_context ctx; /* the causal context; empty when absent */
 } ckv_client_body;
 
 /* Parses an optional client body against map (for the context's addresses). An empty

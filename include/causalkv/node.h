@@ -26,10 +26,10 @@
 
 /* What this node knows about one replica of its own shard. */
 typedef struct ckv_repl_peer {
-    uint64_t acked;      /* highest own seq the peer is known to hold */
+    uint64_t acked; /* highest own seq the peer is known to hold */
     bool push_inflight;
     bool sync_inflight;
-    bool synced_once;    /* answered (or failed) one full sync since start/epoch */
+    bool synced_once;       /* answered (or failed) one full sync since start/epoch */
     ckv_vclock sync_target; /* responder's clock at the first chunk of a sync */
     uint64_t sync_cursor;
     uint64_t sync_gen;
@@ -50,10 +50,10 @@ typedef struct ckv_node {
     struct event_base *base;
     struct evhttp *http;
     struct evhttp_bound_socket *listener;
-    double cur_start; /* when the request being answered arrived (for latency) */
-    struct event *cron;           /* the one housekeeping timer */
-    struct event *wake_ev;        /* re-dispatches parked requests after progress */
-    struct event *push_ev;        /* pushes new writes once per loop iteration */
+    double cur_start;      /* when the request being answered arrived (for latency) */
+    struct event *cron;    /* the one housekeeping timer */
+    struct event *wake_ev; /* re-dispatches parked requests after progress */
+    struct event *push_ev; /* pushes new writes once per loop iteration */
     struct event *sigterm_ev, *sigint_ev, *exit_ev;
     struct event *accept_resume_ev; /* re-enables accepting after running out of fds */
     uint64_t last_accept_warn_ms;
@@ -63,7 +63,7 @@ typedef struct ckv_node {
     int self;          /* index of cfg.address in map.view, -1 when removed */
     uint32_t my_shard; /* 0 when removed */
     ckv_store *store;
-    ckv_vclock clock;  /* writes of each own-shard replica reflected here (this epoch) */
+    ckv_vclock clock; /* writes of each own-shard replica reflected here (this epoch) */
     uint64_t lamport;
     ckv_wlog *wlog;
     ckv_repl_peer repl[CKV_VIEW_MAX];
@@ -72,7 +72,7 @@ typedef struct ckv_node {
 
     ckv_parked *parked; /* requests waiting for causal dependencies or a view change */
     uint32_t parked_count;
-    uint32_t rr;        /* round-robin start for choosing replicas */
+    uint32_t rr; /* round-robin start for choosing replicas */
 
     ckv_view_change *vc; /* view-change state (view_change.c) */
     bool frozen;         /* a view change is preparing: writes wait */
@@ -115,8 +115,8 @@ void ckv_proxy_forward(ckv_node *n, struct evhttp_request *req, uint32_t shard);
 
 /* replication.c */
 void ckv_repl_on_local_write(ckv_node *n, ckv_version *v);
-void ckv_repl_tick(ckv_node *n);        /* from the housekeeping timer */
-void ckv_repl_pull_now(ckv_node *n);    /* a request waits: ask the replicas at once */
+void ckv_repl_tick(ckv_node *n);     /* from the housekeeping timer */
+void ckv_repl_pull_now(ckv_node *n); /* a request waits: ask the replicas at once */
 void ckv_repl_push_all(ckv_node *n);
 /* Applies a version received from a peer (join + Lamport); true when installed. */
 bool ckv_repl_apply(ckv_node *n, ckv_version *v);

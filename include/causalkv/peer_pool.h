@@ -38,8 +38,8 @@ ckv_peer_pool *ckv_peer_pool_new(struct event_base *base, const ckv_peer_pool_op
 void ckv_peer_pool_free(ckv_peer_pool *p); /* NULL-safe */
 
 /* Sends method uri with body (may be NULL) to addr ("ip:port"). A non-zero
- * forward_deadline_ms marks a proxied client request: the hop and deadline headers. CKV_OK when queued (cb will be called), CKV_ERROR when it could not be queued
- * (cb will not be called). */
+ * forward_deadline_ms marks a proxied client request: the hop and deadline headers. CKV_OK when
+ * queued (cb will be called), CKV_ERROR when it could not be queued (cb will not be called). */
 int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type method, const char *uri,
                   const char *body, size_t len, uint32_t timeout_ms, uint64_t forward_deadline_ms,
                   ckv_peer_cb cb, void *arg);

@@ -33,11 +33,12 @@ typedef struct ckv_version {
     char data[];       /* key bytes, then value bytes (not NUL-terminated) */
 } ckv_version;
 
-/* One allocation holding key and value; keys longer than 255 bytes are refused. Takes a new reference to deps (it does not
- * consume the caller's). value may be NULL when value_len is 0. NULL on failure. */
-ckv_version *ckv_version_new(const char *key, size_t key_len, const char *value,
-                             size_t value_len, bool tombstone, uint16_t origin, uint64_t seq,
-                             uint64_t lamport, ckv_deps *deps);
+/* One allocation holding key and value; keys longer than 255 bytes are refused. Takes a new
+ * reference to deps (it does not consume the caller's). value may be NULL when value_len is 0. NULL
+ * on failure. */
+ckv_version *ckv_version_new(const char *key, size_t key_len, const char *value, size_t value_len,
+                             bool tombstone, uint16_t origin, uint64_t seq, uint64_t lamport,
+                             ckv_deps *deps);
 ckv_version *ckv_version_ref(ckv_version *v);
 void ckv_version_unref(ckv_version *v); /* NULL-safe */
 
@@ -67,7 +68,7 @@ const ckv_version *ckv_store_get(const ckv_store *s, const char *key, size_t key
  * version wins or is the same write, CKV_NOMEM when growing the table failed. */
 int ckv_store_join(ckv_store *s, ckv_version *v);
 
-size_t ckv_store_live_count(const ckv_store *s);      /* keys whose version is not a tombstone */
+size_t ckv_store_live_count(const ckv_store *s); /* keys whose version is not a tombstone */
 size_t ckv_store_tombstone_count(const ckv_store *s);
 
 /* Iteration: start with *cursor = 0; returns the next version and advances the cursor,

@@ -15,9 +15,9 @@ static ckv_shard_map test_map(void)
     ckv_view v;
     ckv_shard_map m;
     char err[128];
-    assert_int_equal(ckv_view_parse_csv("10.0.0.1:80,10.0.0.2:80,10.0.0.3:80,10.0.0.4:80", &v, err,
-                                        sizeof(err)),
-                     CKV_OK);
+    assert_int_equal(
+        ckv_view_parse_csv("10.0.0.1:80,10.0.0.2:80,10.0.0.3:80,10.0.0.4:80", &v, err, sizeof(err)),
+        CKV_OK);
     assert_int_equal(ckv_shard_map_init(&m, &v, 2, 3, err, sizeof(err)), CKV_OK);
     return m;
 }
@@ -144,14 +144,14 @@ static void test_view_change_bodies(void **state)
     ckv_view v;
     long rf;
     char err[200];
-    assert_int_equal(view_change("{\"view\":[\"1.1.1.1:1\",\"1.1.1.2:1\"],\"repl-factor\":2}", &v,
-                                 &rf, err),
-                     CKV_OK);
+    assert_int_equal(
+        view_change("{\"view\":[\"1.1.1.1:1\",\"1.1.1.2:1\"],\"repl-factor\":2}", &v, &rf, err),
+        CKV_OK);
     assert_int_equal(v.n, 2);
     assert_int_equal(rf, 2);
-    assert_int_equal(view_change("{\"view\":\"1.1.1.1:1, 1.1.1.2:1\",\"repl-factor\":\"1\"}", &v,
-                                 &rf, err),
-                     CKV_OK);
+    assert_int_equal(
+        view_change("{\"view\":\"1.1.1.1:1, 1.1.1.2:1\",\"repl-factor\":\"1\"}", &v, &rf, err),
+        CKV_OK);
     assert_int_equal(v.n, 2);
     struct {
         const char *body, *says;
@@ -239,7 +239,8 @@ static void test_bad_versions_refused(void **state)
     (void)state;
     const char *bad[] = {
         "{\"k\":\"\",\"v\":\"x\",\"o\":0,\"s\":1,\"l\":1}",
-        "{\"k\":\"123456789012345678901234567890123456789012345678901\",\"v\":\"x\",\"o\":0,\"s\":1,"
+        "{\"k\":\"123456789012345678901234567890123456789012345678901\",\"v\":\"x\",\"o\":0,\"s\":"
+        "1,"
         "\"l\":1}",
         "{\"k\":\"a\",\"v\":5,\"o\":0,\"s\":1,\"l\":1}",
         "{\"k\":\"a\",\"v\":\"x\",\"o\":9,\"s\":1,\"l\":1}",

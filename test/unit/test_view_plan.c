@@ -49,10 +49,13 @@ static void test_invalid_requests(void **state)
     ckv_view_plan p;
     char err[128];
     ckv_view nv = view_of("10.0.0.1:1,10.0.0.2:1,10.0.0.3:1");
-    assert_int_equal(ckv_view_plan_init(&p, &old, "10.0.0.9:1", &nv, 1, err, sizeof(err)), CKV_ERROR);
+    assert_int_equal(ckv_view_plan_init(&p, &old, "10.0.0.9:1", &nv, 1, err, sizeof(err)),
+                     CKV_ERROR);
     assert_non_null(strstr(err, "not a member"));
-    assert_int_equal(ckv_view_plan_init(&p, &old, "10.0.0.1:1", &nv, 2, err, sizeof(err)), CKV_ERROR);
-    assert_int_equal(ckv_view_plan_init(&p, &old, "10.0.0.1:1", &nv, 0, err, sizeof(err)), CKV_ERROR);
+    assert_int_equal(ckv_view_plan_init(&p, &old, "10.0.0.1:1", &nv, 2, err, sizeof(err)),
+                     CKV_ERROR);
+    assert_int_equal(ckv_view_plan_init(&p, &old, "10.0.0.1:1", &nv, 0, err, sizeof(err)),
+                     CKV_ERROR);
     ckv_view empty = {0};
     assert_int_equal(ckv_view_plan_init(&p, &old, "10.0.0.1:1", &empty, 1, err, sizeof(err)),
                      CKV_ERROR);
@@ -70,8 +73,8 @@ static void test_reachability(void **state)
     bool all[6] = {true, true, true, true, true, true};
     assert_int_equal(ckv_view_plan_check_reachable(&p, all, true, err, sizeof(err)), CKV_OK);
     bool one_old_replica_down[6] = {true, true, false, true, true, true};
-    assert_int_equal(ckv_view_plan_check_reachable(&p, one_old_replica_down, true, err, sizeof(err)),
-                     CKV_OK);
+    assert_int_equal(
+        ckv_view_plan_check_reachable(&p, one_old_replica_down, true, err, sizeof(err)), CKV_OK);
     bool old_shard_down[6] = {true, true, false, false, true, true};
     assert_int_equal(ckv_view_plan_check_reachable(&p, old_shard_down, true, err, sizeof(err)),
                      CKV_ERROR);
@@ -79,7 +82,8 @@ static void test_reachability(void **state)
     assert_int_equal(ckv_view_plan_check_reachable(&p, old_shard_down, false, err, sizeof(err)),
                      CKV_OK);
     bool new_down[6] = {true, true, true, true, true, false};
-    assert_int_equal(ckv_view_plan_check_reachable(&p, new_down, false, err, sizeof(err)), CKV_ERROR);
+    assert_int_equal(ckv_view_plan_check_reachable(&p, new_down, false, err, sizeof(err)),
+                     CKV_ERROR);
     assert_non_null(strstr(err, "10.0.0.6:1"));
 }
 
@@ -90,7 +94,7 @@ static void test_may_prepare(void **state)
     assert_true(ckv_view_plan_may_prepare(3, 77, 77, 4));
     assert_false(ckv_view_plan_may_prepare(3, 76, 77, 4)); /* another change holds the node */
     assert_false(ckv_view_plan_may_prepare(4, 0, 77, 4));  /* not newer than what is in force */
-    assert_true(ckv_view_plan_may_prepare(0, 0, 9, 4));     /* a new node starts at epoch 0 */
+    assert_true(ckv_view_plan_may_prepare(0, 0, 9, 4));    /* a new node starts at epoch 0 */
 }
 
 static void test_growth_moves_about_a_third(void **state)
