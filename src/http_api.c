@@ -379,7 +379,8 @@ static void key_local(ckv_node *n, struct evhttp_request *req, enum key_op op, c
          * apply a write the client already saw fail, after its later writes */
         ckv_context ctx;
         ckv_request_context(n, req, &ctx);
-        return ckv_reply_error(n, req, 503, "Unable to satisfy request", &ctx);
+        ckv_reply_error(n, req, 503, "Unable to satisfy request", &ctx);
+        return;
     }
     if (validate_key(n, req, key, klen) != CKV_OK || parse_client_body(n, req, &b) != CKV_OK)
         return;
@@ -432,8 +433,10 @@ static void handle_key(ckv_node *n, struct evhttp_request *req, const char *raw,
         op = OP_PUT;
     else if (m == EVHTTP_REQ_DELETE)
         op = OP_DELETE;
-    else
-        return reply_not_allowed(n, req, "GET, PUT, DELETE");
+    else {
+        reply_not_allowed(n, req, "GET, PUT, DELETE");
+        return;
+    }
 
     char small[256];
     char *key = raw_len < sizeof(small) ? small : malloc(raw_len + 1);
@@ -475,8 +478,10 @@ static void reply_simple(ckv_node *n, struct evhttp_request *req, const char *he
 
 static void handle_key_count(ckv_node *n, struct evhttp_request *req)
 {
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET)
-        return reply_not_allowed(n, req, "GET");
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        reply_not_allowed(n, req, "GET");
+        return;
+    }
     ckv_sbuf f;
     ckv_sbuf_init(&f);
     ckv_sbuf_adds(&f, ",\"key-count\":");
@@ -489,8 +494,10 @@ static void handle_key_count(ckv_node *n, struct evhttp_request *req)
 
 static void handle_shards(ckv_node *n, struct evhttp_request *req)
 {
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET)
-        return reply_not_allowed(n, req, "GET");
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        reply_not_allowed(n, req, "GET");
+        return;
+    }
     ckv_sbuf f;
     ckv_sbuf_init(&f);
     ckv_sbuf_adds(&f, ",\"shards\":[");
@@ -520,16 +527,21 @@ static uint64_t parse_shard_id(const char *s, size_t len)
 
 static void handle_shard(ckv_node *n, struct evhttp_request *req, const char *id, size_t len)
 {
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET)
-        return reply_not_allowed(n, req, "GET");
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        reply_not_allowed(n, req, "GET");
+        return;
+    }
     uint64_t shard = parse_shard_id(id, len);
     if (!ckv_shard_map_has_shard(&n->map, shard)) {
         ckv_context ctx;
         ckv_request_context(n, req, &ctx);
-        return ckv_reply_error(n, req, 404, "Shard does not exist", &ctx);
+        ckv_reply_error(n, req, 404, "Shard does not exist", &ctx);
+        return;
     }
-    if (shard != n->my_shard)
-        return forward_or_refuse(n, req, (uint32_t)shard);
+    if (shard != n->my_shard) {
+        forward_or_refuse(n, req, (uint32_t)shard);
+        return;
+    }
     ckv_sbuf f;
     ckv_sbuf_init(&f);
     ckv_sbuf_adds(&f, ",\"shard-id\":");

@@ -431,31 +431,41 @@ static void coord_phase_done(vc_coord *c)
         if (ckv_view_plan_check_reachable(&c->plan, c->ok, true, err, sizeof(err)) != CKV_OK) {
             snprintf(c->why, sizeof(c->why), "%s",
                      c->contended ? "another view change is in progress" : err);
-            return coord_abort(c);
+            coord_abort(c);
+            return;
         }
-        return coord_start_phase(c, VC_COLLECT);
+        coord_start_phase(c, VC_COLLECT);
+        return;
     case VC_COLLECT:
         for (uint32_t i = 0; i < c->plan.nodes.n; i++)
             if (!c->plan.in_old[i])
                 c->ok[i] = c->prepared[i];
         if (ckv_view_plan_check_reachable(&c->plan, c->ok, true, err, sizeof(err)) != CKV_OK) {
             snprintf(c->why, sizeof(c->why), "%s", err);
-            return coord_abort(c);
+            coord_abort(c);
+            return;
         }
         c->moved = count_moved(c);
         log_info("view change %llu: collected %zu live keys, %zu change shard",
                  (unsigned long long)c->id, ckv_store_live_count(c->staging), c->moved);
-        return coord_start_phase(c, VC_INSTALL);
+        coord_start_phase(c, VC_INSTALL);
+        return;
     case VC_INSTALL:
         if (ckv_view_plan_check_reachable(&c->plan, c->ok, false, err, sizeof(err)) != CKV_OK) {
             snprintf(c->why, sizeof(c->why), "%s", err);
-            return coord_abort(c);
+            coord_abort(c);
+            return;
         }
-        return coord_start_phase(c, VC_COMMIT);
-    case VC_COMMIT:
-        return coord_reply_success(c);
-    case VC_ABORT:
-        return coord_reply_failure(c);
+        coord_start_phase(c, VC_COMMIT);
+        return;
+    case VC_COMMIT: {
+        coord_reply_success(c);
+        return;
+    }
+    case VC_ABORT: {
+        coord_reply_failure(c);
+        return;
+    }
     }
 }
 
@@ -476,28 +486,36 @@ void ckv_view_change_client(ckv_node *n, struct evhttp_request *req)
     long rf;
     if (len > n->cfg.max_body_bytes || ckv_client_body_parse(body, len, &n->map, &b) != CKV_OK) {
         ckv_client_body_free(&b);
-        return reply_bad_change(n, req, "Failed to parse request body");
+        reply_bad_change(n, req, "Failed to parse request body");
+        return;
     }
     int rc = ckv_view_change_body_parse(b.root, &view, &rf, err, sizeof(err));
     ckv_client_body_free(&b);
-    if (rc != CKV_OK)
-        return reply_bad_change(n, req, err);
+    if (rc != CKV_OK) {
+        reply_bad_change(n, req, err);
+        return;
+    }
     vc_coord *c = calloc(1, sizeof(*c));
     if (c == NULL || vc_get(n) == NULL) {
         free(c);
-        return reply_bad_change(n, req, "Out of memory");
+        reply_bad_change(n, req, "Out of memory");
+        return;
     }
     if (ckv_view_plan_init(&c->plan, &n->map, n->cfg.address, &view, rf, err, sizeof(err)) !=
         CKV_OK) {
         free(c);
-        return reply_bad_change(n, req, err);
+        reply_bad_change(n, req, err);
+        return;
     }
     if (n->vc->coord != NULL || n->vc->id != 0) {
         free(c);
         ckv_context ctx;
         ckv_request_context(n, req, &ctx);
-        return ckv_reply_error(n, req, 503,
-                               "View change failed: another view change is in progress", &ctx);
+        {
+            ckv_reply_error(n, req, 503, "View change failed: another view change is in progress",
+                            &ctx);
+            return;
+        }
     }
     c->n = n;
     c->req = req;
@@ -509,7 +527,8 @@ void ckv_view_change_client(ckv_node *n, struct evhttp_request *req)
     n->vc->coord = c;
     if (c->staging == NULL) {
         snprintf(c->why, sizeof(c->why), "out of memory");
-        return coord_reply_failure(c);
+        coord_reply_failure(c);
+        return;
     }
     coord_start_phase(c, VC_PREPARE);
 }
@@ -566,13 +585,19 @@ static void handle_prepare(ckv_node *n, struct evhttp_request *req, json_t *msg,
     ckv_view_change *vc = n->vc;
     uint64_t epoch;
     char err[256];
-    if (ckv_json_get_u64(msg, "epoch", &epoch) != CKV_OK)
-        return reply_refused(n, req, 400, "bad prepare message");
-    if (!ckv_view_plan_may_prepare(n->map.epoch, vc->id, id, epoch))
-        return reply_refused(n, req, 409, "another view change is in progress");
+    if (ckv_json_get_u64(msg, "epoch", &epoch) != CKV_OK) {
+        reply_refused(n, req, 400, "bad prepare message");
+        return;
+    }
+    if (!ckv_view_plan_may_prepare(n->map.epoch, vc->id, id, epoch)) {
+        reply_refused(n, req, 409, "another view change is in progress");
+        return;
+    }
     if (vc->id != id) {
-        if (parse_prepare(msg, vc, err, sizeof(err)) != CKV_OK)
-            return reply_refused(n, req, 400, err);
+        if (parse_prepare(msg, vc, err, sizeof(err)) != CKV_OK) {
+            reply_refused(n, req, 400, err);
+            return;
+        }
         vc->id = id;
         n->frozen = true;
         log_info("view change %llu prepared: epoch %llu, writes paused", (unsigned long long)id,
@@ -592,10 +617,14 @@ static void handle_collect(ckv_node *n, struct evhttp_request *req, json_t *msg)
 {
     uint64_t cursor, gen;
     if (ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK ||
-        ckv_json_get_u64(msg, "gen", &gen) != CKV_OK)
-        return reply_refused(n, req, 400, "bad collect message");
-    if (cursor != 0 && gen != ckv_store_generation(n->store))
-        return reply_refused(n, req, 409, "store changed during collection");
+        ckv_json_get_u64(msg, "gen", &gen) != CKV_OK) {
+        reply_refused(n, req, 400, "bad collect message");
+        return;
+    }
+    if (cursor != 0 && gen != ckv_store_generation(n->store)) {
+        reply_refused(n, req, 409, "store changed during collection");
+        return;
+    }
     ckv_sbuf b;
     ckv_sbuf_init(&b);
     ckv_sbuf_adds(&b, "{\"versions\":[");
@@ -618,17 +647,23 @@ static void handle_install(ckv_node *n, struct evhttp_request *req, json_t *msg)
 {
     ckv_view_change *vc = n->vc;
     json_t *versions = json_object_get(msg, "versions");
-    if (!json_is_array(versions))
-        return reply_refused(n, req, 400, "bad install message");
-    if (vc->staged == NULL && (vc->staged = ckv_store_new()) == NULL)
-        return reply_refused(n, req, 500, "Out of memory");
+    if (!json_is_array(versions)) {
+        reply_refused(n, req, 400, "bad install message");
+        return;
+    }
+    if (vc->staged == NULL && (vc->staged = ckv_store_new()) == NULL) {
+        reply_refused(n, req, 500, "Out of memory");
+        return;
+    }
     size_t i;
     json_t *item;
     json_array_foreach(versions, i, item)
     {
         ckv_version *v = ckv_json_version_decode(item, vc->new_map.view.n);
-        if (v == NULL)
-            return reply_refused(n, req, 400, "bad version in install message");
+        if (v == NULL) {
+            reply_refused(n, req, 400, "bad version in install message");
+            return;
+        }
         if (v->lamport > vc->staged_lamport)
             vc->staged_lamport = v->lamport;
         ckv_store_join(vc->staged, v);
@@ -658,8 +693,10 @@ static void handle_commit(ckv_node *n, struct evhttp_request *req)
 {
     ckv_view_change *vc = n->vc;
     ckv_store *fresh = vc->staged != NULL ? vc->staged : ckv_store_new();
-    if (fresh == NULL)
-        return reply_refused(n, req, 500, "Out of memory");
+    if (fresh == NULL) {
+        reply_refused(n, req, 500, "Out of memory");
+        return;
+    }
     vc->staged = NULL;
     ckv_store_free(n->store);
     n->store = fresh;
@@ -684,7 +721,8 @@ void ckv_view_change_internal(ckv_node *n, struct evhttp_request *req, const cha
     uint64_t id;
     if (msg == NULL || ckv_json_get_u64(msg, "id", &id) != CKV_OK || id == 0 || vc_get(n) == NULL) {
         json_decref(msg);
-        return reply_refused(n, req, 400, "Failed to parse request body");
+        reply_refused(n, req, 400, "Failed to parse request body");
+        return;
     }
     ckv_view_change *vc = n->vc;
     size_t oplen = strcspn(op, "?");
