@@ -233,7 +233,8 @@ static int listen_http(ckv_node *n)
     ckv_conn_attach(n);
     n->listener = evhttp_bind_socket_with_handle(n->http, n->cfg.bind, n->cfg.port);
     if (n->listener == NULL) {
-        log_error("cannot listen on %s:%u", n->cfg.bind, (unsigned)n->cfg.port);
+        log_error("cannot listen on %s:%u: %s", n->cfg.bind, (unsigned)n->cfg.port,
+                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         return CKV_ERROR;
     }
     struct evconnlistener *l = evhttp_bound_socket_get_listener(n->listener);

@@ -14,79 +14,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "causalkv/json_codec.h"
 #include "causalkv/sbuf.h"
 #include "causalkv/shard_map.h"
 #include "causalkv/view.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond);         \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-#define DECODE_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
 
 static const ckv_shard_map *fixed_map(void)
 {
     static ckv_shard_map map;
     static int ready;
     if (!ready) {
-        ckv_view v;
-        char err[128];
-        CHECK(ckv_view_parse_csv("10.0.0.1:13800,10.0.0.2:13800,10.0.0.3:13800,10.0.0.4:13800", &v,
-                                 err, sizeof(err)) == CKV_OK);
-        CHECK(ckv_shard_map_init(&map, &v, 2, 7, err, sizeof(err)) == CKV_OK);
+        make_map(&map, 4, 2, 7); /* 10.0.0.1:13800 .. 10.0.0.4:13800 */
         ready = 1;
     }
     return &map;
-}
-
-static int is_u64(const json_t *j)
-{
-    return json_is_integer(j) && json_integer_value(j) >= 0;
-}
-
-/* The documented rules for the "causal-context" field, read independently. */
-static int context_valid(const json_t *c)
-{
-    if (c == NULL || json_is_null(c) || (json_is_string(c) && json_string_length(c) == 0))
-        return 1;
-    if (!json_is_object(c))
-        return 0;
-    const json_t *e = json_object_get(c, "epoch");
-    if (e != NULL && !is_u64(e))
-        return 0;
-    json_t *clock = json_object_get(c, "clock");
-    if (clock == NULL)
-        return 1;
-    if (!json_is_object(clock))
-        return 0;
-    const char *k;
-    json_t *counter;
-    json_object_foreach(clock, k, counter)
-    {
-        if (!is_u64(counter))
-            return 0;
-    }
-    return 1;
-}
-
-/* The context of a successful parse is what the JSON says. */
-static void check_context(const json_t *c, const ckv_shard_map *map, const ckv_context *ctx)
-{
-    CHECK(ctx->clock.n == map->view.n);
-    const json_t *e = json_is_object(c) ? json_object_get(c, "epoch") : NULL;
-    CHECK(ctx->epoch == (e != NULL ? (uint64_t)json_integer_value(e) : map->epoch));
-    const json_t *clock = json_is_object(c) ? json_object_get(c, "clock") : NULL;
-    for (uint32_t i = 0; i < map->view.n; i++) {
-        const json_t *n = clock != NULL ? json_object_get(clock, map->view.addrs[i]) : NULL;
-        CHECK(ctx->clock.c[i] == (n != NULL ? (uint64_t)json_integer_value(n) : 0));
-    }
 }
 
 /* {"causal-context":{...}} as the node would send it parses back to the same context. */
@@ -137,18 +79,6 @@ static void check_view(const ckv_view *v)
         CHECK(strcmp(norm, v->addrs[i]) == 0);
         CHECK(ckv_view_index_of(v, v->addrs[i]) == (int)i); /* no duplicates */
     }
-}
-
-/* Strings are read whole: a NUL inside "view" or "repl-factor" must not cut the text
- * short ("1\u0000junk" is not the number 1), or two readers of one body disagree. */
-static void check_strings_whole(const json_t *root)
-{
-    const json_t *v = json_object_get(root, "view");
-    const json_t *r = json_object_get(root, "repl-factor");
-    if (json_is_string(v))
-        CHECK(strlen(json_string_value(v)) == json_string_length(v));
-    if (json_is_string(r))
-        CHECK(strlen(json_string_value(r)) == json_string_length(r));
 }
 
 static void check_view_change(const json_t *root)
@@ -206,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             } else {
                 CHECK(body.value == NULL);
             }
-            check_context(ctxj, map, &body.ctx);
+            check_context_in_view(ctxj, map, &body.ctx);
             check_context_round_trip(map, &body.ctx);
         }
         json_decref(ref);

@@ -17,37 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "causalkv/json_codec.h"
 #include "causalkv/sbuf.h"
 #include "causalkv/shard_map.h"
 #include "causalkv/view.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond);         \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-#define DECODE_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
 #define MAP_COUNT 3
 
 static const char PREFIX[] = "{\"causal-context\":";
-
-static void make_map(ckv_shard_map *m, uint32_t n, long rf, uint64_t epoch)
-{
-    ckv_view v = {0};
-    char err[128];
-    for (uint32_t i = 0; i < n; i++) {
-        char addr[32];
-        int len = snprintf(addr, sizeof(addr), "10.0.0.%u:13800", i + 1);
-        CHECK(ckv_view_add(&v, addr, (size_t)len, err, sizeof(err)) == CKV_OK);
-    }
-    CHECK(ckv_shard_map_init(m, &v, rf, epoch, err, sizeof(err)) == CKV_OK);
-}
 
 static const ckv_shard_map *maps(void)
 {
@@ -62,45 +40,9 @@ static const ckv_shard_map *maps(void)
     return m;
 }
 
-static int is_u64(const json_t *j)
-{
-    return json_is_integer(j) && json_integer_value(j) >= 0;
-}
-
-static int context_valid(const json_t *c)
-{
-    if (c == NULL || json_is_null(c) || (json_is_string(c) && json_string_length(c) == 0))
-        return 1;
-    if (!json_is_object(c))
-        return 0;
-    const json_t *e = json_object_get(c, "epoch");
-    if (e != NULL && !is_u64(e))
-        return 0;
-    json_t *clock = json_object_get(c, "clock");
-    if (clock == NULL)
-        return 1;
-    if (!json_is_object(clock))
-        return 0;
-    const char *k;
-    json_t *counter;
-    json_object_foreach(clock, k, counter)
-    {
-        if (!is_u64(counter))
-            return 0;
-    }
-    return 1;
-}
-
 static void check_context(const json_t *c, const ckv_shard_map *map, const ckv_context *ctx)
 {
-    CHECK(ctx->clock.n == map->view.n);
-    const json_t *e = json_is_object(c) ? json_object_get(c, "epoch") : NULL;
-    CHECK(ctx->epoch == (e != NULL ? (uint64_t)json_integer_value(e) : map->epoch));
-    const json_t *clock = json_is_object(c) ? json_object_get(c, "clock") : NULL;
-    for (uint32_t i = 0; i < map->view.n; i++) {
-        const json_t *n = clock != NULL ? json_object_get(clock, map->view.addrs[i]) : NULL;
-        CHECK(ctx->clock.c[i] == (n != NULL ? (uint64_t)json_integer_value(n) : 0));
-    }
+    check_context_in_view(c, map, ctx);
     for (uint32_t i = map->view.n; i < CKV_VIEW_MAX; i++)
         CHECK(ctx->clock.c[i] == 0); /* nothing stored outside the view */
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "causalkv/json_codec.h"
 #include "causalkv/sbuf.h"
 #include "causalkv/shard_map.h"
@@ -27,24 +28,8 @@
 #include "causalkv/vclock.h"
 #include "causalkv/view.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond);         \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-#define DECODE_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
 #define DEFAULT_N 4
 #define MAX_VERSIONS 256 /* decoded per message; the rest is only parsed */
-
-static int is_u64(const json_t *j)
-{
-    return json_is_integer(j) && json_integer_value(j) >= 0;
-}
 
 /* ---- clocks ------------------------------------------------------------------------- */
 
@@ -209,18 +194,6 @@ static void check_u64_fields(const json_t *msg)
         else
             CHECK(out == 0xDEADBEEF); /* untouched on error */
     }
-}
-
-/* Strings are read whole: a NUL inside "view" or "repl-factor" must not cut the text
- * short ("1\u0000junk" is not the number 1), or two readers of one body disagree. */
-static void check_strings_whole(const json_t *root)
-{
-    const json_t *v = json_object_get(root, "view");
-    const json_t *r = json_object_get(root, "repl-factor");
-    if (json_is_string(v))
-        CHECK(strlen(json_string_value(v)) == json_string_length(v));
-    if (json_is_string(r))
-        CHECK(strlen(json_string_value(r)) == json_string_length(r));
 }
 
 static void check_view_result(const json_t *root, int rc, const ckv_view *view, long rf,

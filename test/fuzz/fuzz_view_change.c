@@ -17,22 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "causalkv/json_codec.h"
 #include "causalkv/sbuf.h"
 #include "causalkv/shard_map.h"
 #include "causalkv/view.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond);         \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-#define DECODE_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
 
 static void check_addr(const char *addr)
 {
@@ -68,18 +57,6 @@ static void check_rf(const ckv_view *v)
         CHECK((rc == CKV_OK) == want);
         CHECK(rc == CKV_OK || err[0] != '\0');
     }
-}
-
-/* Strings are read whole: a NUL inside "view" or "repl-factor" must not cut the text
- * short ("1\u0000junk" is not the number 1), or two readers of one body disagree. */
-static void check_strings_whole(const json_t *root)
-{
-    const json_t *v = json_object_get(root, "view");
-    const json_t *r = json_object_get(root, "repl-factor");
-    if (json_is_string(v))
-        CHECK(strlen(json_string_value(v)) == json_string_length(v));
-    if (json_is_string(r))
-        CHECK(strlen(json_string_value(r)) == json_string_length(r));
 }
 
 /* The JSON body path. Returns the rc; view/rf filled on CKV_OK. */

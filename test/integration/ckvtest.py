@@ -596,6 +596,18 @@ class Cluster:
                       % (n.addr, state, n.log_path, lines, n.tail(lines)))
         out.flush()
 
+    def close_checked(self, dump_logs=True):
+        """End of a test class: shutdown_check(), then raise AssertionError if there were
+        problems (after dumping the node logs when dump_logs); close in any case."""
+        try:
+            problems = self.shutdown_check()
+            if problems:
+                if dump_logs:
+                    self.dump_logs()
+                raise AssertionError("node problems: %s" % problems)
+        finally:
+            self.close()
+
     def close(self):
         if self.closed:
             return

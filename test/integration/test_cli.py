@@ -102,13 +102,7 @@ class CliAgainstCluster(CliRunner, CkvTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            problems = cls.cluster.shutdown_check()
-            if problems:
-                cls.cluster.dump_logs()
-                raise AssertionError("node problems: %s" % problems)
-        finally:
-            cls.cluster.close()
+        cls.cluster.close_checked()
 
     def setUp(self):
         CliRunner.setUp(self)

@@ -34,13 +34,7 @@ class ClusterBase(CkvTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            problems = cls.cluster.shutdown_check()
-            if problems:
-                cls.cluster.dump_logs()
-                raise AssertionError("node problems: %s" % problems)
-        finally:
-            cls.cluster.close()
+        cls.cluster.close_checked()
 
     def tearDown(self):
         self.assertEqual(self.cluster.crashed(), [], "a node crashed")
@@ -597,12 +591,7 @@ class InternalEndpoints(CkvTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            problems = cls.cluster.shutdown_check()
-            if problems:
-                raise AssertionError("node problems: %s" % problems)
-        finally:
-            cls.cluster.close()
+        cls.cluster.close_checked(dump_logs=False)
 
     def test_outsider_and_missing_secret_refused(self):
         a, b = self.cluster.addrs

@@ -979,12 +979,7 @@ class ProxyAfterPeerIdleTimeout(CkvTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            problems = cls.cluster.shutdown_check()
-            if problems:
-                raise AssertionError("node problems: %s" % problems)
-        finally:
-            cls.cluster.close()
+        cls.cluster.close_checked(dump_logs=False)
 
     def test_proxied_requests_spaced_like_the_idle_timeout(self):
         a, b = self.cluster.addrs

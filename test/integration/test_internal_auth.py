@@ -41,12 +41,7 @@ class InternalAuth(CkvTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            problems = cls.cluster.shutdown_check()
-            if problems:
-                raise AssertionError("node problems: %s" % problems)
-        finally:
-            cls.cluster.close()
+        cls.cluster.close_checked(dump_logs=False)
 
     def tearDown(self):
         self.assertEqual(self.cluster.crashed(), [], "a node crashed")

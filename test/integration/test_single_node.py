@@ -37,13 +37,7 @@ class SingleNode(CkvTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            problems = cls.cluster.shutdown_check()
-            if problems:
-                cls.cluster.dump_logs()
-                raise AssertionError("node problems: %s" % problems)
-        finally:
-            cls.cluster.close()
+        cls.cluster.close_checked()
 
     def tearDown(self):
         self.assertEqual(self.cluster.crashed(), [], "the node crashed")
@@ -727,13 +721,7 @@ class ViewChangeOneNode(CkvTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            problems = cls.cluster.shutdown_check()
-            if problems:
-                cls.cluster.dump_logs()
-                raise AssertionError("node problems: %s" % problems)
-        finally:
-            cls.cluster.close()
+        cls.cluster.close_checked()
 
     def vc(self, body):
         return request(self.addr, "PUT", "/kv-store/view-change", body, timeout=40)
