@@ -35,22 +35,57 @@ static bool ip_in_view(const ckv_view *v, const char *ip)
     return false;
 }
 
-/* Internal calls come from view members (current view, or one being changed to) and,
- * when CLUSTER_SECRET is set, carry it. The secret is the real authentication; the
- * address check keeps clients from feeding replication by accident. */
-static bool caller_allowed(ckv_node *n, struct evhttp_request *req)
+static bool secret_ok(const ckv_node *n, struct evhttp_request *req)
 {
-    if (n->cfg.cluster_secret[0] != '\0') {
-        const char *got = evhttp_find_header(evhttp_request_get_input_headers(req), CKV_HDR_SECRET);
-        if (!secret_matches(n->cfg.cluster_secret, got))
-            return false;
-    }
+    if (n->cfg.cluster_secret[0] == '\0')
+        return true;
+    const char *got = evhttp_find_header(evhttp_request_get_input_headers(req), CKV_HDR_SECRET);
+    return secret_matches(n->cfg.cluster_secret, got);
+}
+
+static bool caller_is_member(ckv_node *n, struct evhttp_request *req)
+{
     char *host = NULL;
     ev_uint16_t port = 0;
     evhttp_connection_get_peer(evhttp_request_get_connection(req), &host, &port);
     if (host == NULL)
         return false;
     return ip_in_view(&n->map.view, host) || ckv_view_change_knows_ip(n, host);
+}
+
+/* A sync from an older epoch: its sender was a member before a view change it missed. */
+static bool is_stale_sync(const ckv_node *n, struct evhttp_request *req, const char *path)
+{
+    uint64_t epoch;
+    size_t len;
+    if (strncmp(path, "sync", 4) != 0 || (path[4] != '\0' && path[4] != '?'))
+        return false;
+    const char *body = ckv_request_body(req, &len);
+    json_t *msg = ckv_json_parse_message(body, len);
+    bool stale =
+        msg != NULL && ckv_json_get_u64(msg, "epoch", &epoch) == CKV_OK && epoch < n->map.epoch;
+    json_decref(msg);
+    return stale;
+}
+
+/* The asker missed a view change (it was down, and restarted with its old VIEW): tell it
+ * the view in force so that it can join it (replication.c adopts it). */
+static void reply_stale_epoch(ckv_node *n, struct evhttp_request *req)
+{
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, "{\"message\":\"Error in POST\",\"error\":\"Stale epoch\",\"epoch\":");
+    ckv_sbuf_add_u64(&b, n->map.epoch);
+    ckv_sbuf_adds(&b, ",\"repl-factor\":");
+    ckv_sbuf_add_u64(&b, n->map.rf);
+    ckv_sbuf_adds(&b, ",\"view\":[");
+    for (uint32_t i = 0; i < n->map.view.n; i++) {
+        if (i > 0)
+            ckv_sbuf_addc(&b, ',');
+        ckv_sbuf_add_json_str(&b, n->map.view.addrs[i], strlen(n->map.view.addrs[i]));
+    }
+    ckv_sbuf_adds(&b, "],\"causal-context\":{}}");
+    ckv_reply(n, req, 409, &b);
 }
 
 /* Parses a message of this epoch from a replica of this node's shard. */
@@ -64,6 +99,11 @@ static json_t *shard_message(ckv_node *n, struct evhttp_request *req, uint32_t *
         ckv_json_get_u64(msg, "from", &f) != CKV_OK) {
         json_decref(msg);
         reply_internal_error(n, req, 400, "Failed to parse request body");
+        return NULL;
+    }
+    if (epoch < n->map.epoch) {
+        json_decref(msg);
+        reply_stale_epoch(n, req);
         return NULL;
     }
     if (epoch != n->map.epoch || n->self < 0 || f >= n->map.view.n ||
@@ -188,8 +228,19 @@ static void handle_sync(ckv_node *n, struct evhttp_request *req)
 
 void ckv_internal_dispatch(ckv_node *n, struct evhttp_request *req, const char *path)
 {
-    if (!caller_allowed(n, req)) {
+    /* Internal calls come from view members (current view, or one being changed to) and,
+     * when CLUSTER_SECRET is set, carry it. The secret is the real authentication; the
+     * address check keeps clients from feeding replication by accident. One exception:
+     * a node removed by a change it missed is told the view in force, nothing more. */
+    if (!secret_ok(n, req)) {
         reply_internal_error(n, req, 403, "Forbidden");
+        return;
+    }
+    if (!caller_is_member(n, req)) {
+        if (is_stale_sync(n, req, path))
+            reply_stale_epoch(n, req);
+        else
+            reply_internal_error(n, req, 403, "Forbidden");
         return;
     }
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {

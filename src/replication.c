@@ -186,6 +186,38 @@ static int sync_merge_reply(ckv_node *n, ckv_repl_peer *rp, json_t *msg)
     return CKV_OK;
 }
 
+/* A replica answered that a view change happened while this node was away (it restarted
+ * with the VIEW it was started with). The versions this node holds belong to the old
+ * epoch, which the change already collected: drop them, join the view in force and
+ * catch up from the new shard's replicas (or, if no longer a member, proxy). */
+static bool learn_newer_view(ckv_node *n, const char *body, size_t len)
+{
+    json_t *msg = ckv_json_parse_message(body, len);
+    uint64_t epoch;
+    ckv_view view;
+    long rf;
+    char err[256];
+    ckv_shard_map map;
+    bool newer = msg != NULL && ckv_json_get_u64(msg, "epoch", &epoch) == CKV_OK &&
+                 epoch > n->map.epoch &&
+                 ckv_view_change_body_parse(msg, &view, &rf, err, sizeof(err)) == CKV_OK &&
+                 ckv_shard_map_init(&map, &view, rf, epoch, err, sizeof(err)) == CKV_OK;
+    json_decref(msg);
+    if (!newer || n->frozen)
+        return false;
+    log_warn("a view change to epoch %llu happened while this node was away; joining it",
+             (unsigned long long)epoch);
+    ckv_store_clear(n->store);
+    ckv_node_set_map(n, &map);
+    if (n->self >= 0 && map.rf > 1) {
+        n->bootstrapping = true;
+        n->bootstrap_deadline_ms = ckv_now_ms() + n->cfg.causal_timeout_ms;
+        ckv_repl_pull_now(n);
+    }
+    ckv_node_wake(n);
+    return true;
+}
+
 static void on_sync_reply(int status, const char *body, size_t len, void *arg)
 {
     repl_call *c = arg;
@@ -196,6 +228,10 @@ static void on_sync_reply(int status, const char *body, size_t len, void *arg)
     }
     ckv_repl_peer *rp = &n->repl[c->peer];
     rp->sync_inflight = false;
+    if (status == 409 && learn_newer_view(n, body, len)) {
+        free(c);
+        return;
+    }
     json_t *msg = status == 200 ? ckv_json_parse_message(body, len) : NULL;
     if (msg == NULL || sync_merge_reply(n, rp, msg) != CKV_OK) {
         if (status == 200)
