@@ -90,13 +90,17 @@ if M.can_hash then
 end
 
 -- One raw HTTP/1.1 request (keep-alive is HTTP/1.1's default), built once and reused.
--- wrk.headers carries the Host header that wrk.init set from the URL.
-function M.request(method, path, body)
+-- wrk.headers carries the Host header that wrk.init set from the URL; extra is an optional
+-- list of further header lines ("Name: value").
+function M.request(method, path, body, extra)
    local s = { method .. " " .. path .. " HTTP/1.1" }
    for name, value in pairs(wrk.headers) do
       if name ~= "Content-Length" and name ~= "Content-Type" then
          s[#s + 1] = name .. ": " .. value
       end
+   end
+   for _, h in ipairs(extra or {}) do
+      s[#s + 1] = h
    end
    if body ~= nil then
       s[#s + 1] = "Content-Type: application/json"
@@ -105,6 +109,23 @@ function M.request(method, path, body)
    s[#s + 1] = ""
    s[#s + 1] = body or ""
    return table.concat(s, "\r\n")
+end
+
+-- Installs wrk's init, request and done for the usual scenario: one prepared request per
+-- key (method, and the body that body_fn() returns at init, or none), sent in turn.
+function M.cycle_keys(method, body_fn)
+   local reqs, i = {}, 0
+   init = function(args)
+      local body = body_fn and body_fn() or nil
+      for j, k in ipairs(M.keys()) do
+         reqs[j] = M.request(method, "/kv-store/keys/" .. k, body)
+      end
+   end
+   request = function()
+      i = i % #reqs + 1
+      return reqs[i]
+   end
+   done = M.done
 end
 
 -- The pid of this wrk process (/proc/self is the process, also from a wrk thread).

@@ -22,22 +22,7 @@ malformed = 0
 sent = 0
 
 local function raw(method, path, headers, body)
-   local s = { method .. " " .. path .. " HTTP/1.1" }
-   for name, value in pairs(wrk.headers) do
-      if name ~= "Content-Length" and name ~= "Content-Type" then
-         s[#s + 1] = name .. ": " .. value
-      end
-   end
-   for _, h in ipairs(headers or {}) do
-      s[#s + 1] = h
-   end
-   if body ~= nil then
-      s[#s + 1] = "Content-Type: application/json"
-      s[#s + 1] = "Content-Length: " .. #body
-   end
-   s[#s + 1] = ""
-   s[#s + 1] = body or ""
-   return table.concat(s, "\r\n")
+   return ckv.request(method, path, body, headers)
 end
 
 function setup(thread)

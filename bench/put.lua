@@ -3,19 +3,4 @@
 -- the node under test, so that every write is accepted there and replicated).
 local ckv = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
-local reqs, n, i = nil, 0, 0
-
-function init(args)
-   reqs = {}
-   for j, k in ipairs(ckv.keys()) do
-      reqs[j] = ckv.request("PUT", "/kv-store/keys/" .. k, ckv.PUT_BODY)
-   end
-   n = #reqs
-end
-
-function request()
-   i = i % n + 1
-   return reqs[i]
-end
-
-done = ckv.done
+ckv.cycle_keys("PUT", function() return ckv.PUT_BODY end)

@@ -65,17 +65,7 @@ MEM_ADDR="127.0.0.1:$((PORT0 + 2))"    # scenario 7
 CLUSTER_PORT=$((PORT0 + 3))            # scenarios 5-6 and 8: 127.0.0.2… on one port
 
 # ---------------------------------------------------------------- processes
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        ckv_stop_pid "$pid" 3
-    done
-    PIDS=()
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+ckv_stop_on_exit
 
 # forget_pid PID: after stopping it.
 forget_pid() {

@@ -18,6 +18,8 @@
 #                                     or as soon as PID (if given) has exited
 #   ckv_stop_pid PID [DEADLINE_S]     SIGTERM, then SIGKILL after the deadline (default 5 s)
 #   ckv_rss_kb PID                    VmRSS of PID in kB
+#   ckv_stop_on_exit                  stop every PID in the array PIDS (by PID, never by
+#                                     name) when the script exits or is interrupted
 #   ckv_log MSG... / ckv_die MSG...   messages on stderr; ckv_die exits 1
 #
 # Variables: CKV_ROOT (repository root), CKV_DEPS (the build dependency list).
@@ -199,4 +201,22 @@ ckv_stop_pid() {
 
 ckv_rss_kb() {
     awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+# PIDS: the processes a script started; ckv_stop_on_exit stops them all when it ends.
+PIDS=()
+
+# shellcheck disable=SC2317  # called by the EXIT trap
+ckv_stop_pids() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        ckv_stop_pid "$pid" 3
+    done
+    PIDS=()
+}
+
+ckv_stop_on_exit() {
+    trap ckv_stop_pids EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
 }

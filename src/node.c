@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/listener.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 
 #define SHUTDOWN_GRACE_MS 300 /* in-flight replies get this long to flush after SIGTERM */
 #define ACCEPT_PAUSE_MS 100   /* out of descriptors: stop accepting this long, then retry */
+#define FREE_MEMORY_TRIM_BYTES (1u << 20) /* free heap above this goes back to the system */
+#define FREE_MEMORY_TRIM_EVERY_MS 2000    /* at most this often */
 
 /* The listener's error callback gets the evhttp as its argument, not the node; there is
  * one node per process, so it is found here. */
@@ -140,11 +143,26 @@ static void on_push(evutil_socket_t fd, short what, void *arg)
     ckv_repl_push_all(arg);
 }
 
+/* Give freed memory back to the system when a lot of it sits in the heap (after a burst
+ * of connections, a big view change): glibc keeps it otherwise, and RSS stays at the
+ * high-water mark. mallinfo2 is cheap; the trim itself runs only when it pays. */
+static void return_free_memory(ckv_node *n)
+{
+    uint64_t now = ckv_now_ms();
+    if (n->frozen || now - n->last_trim_ms < FREE_MEMORY_TRIM_EVERY_MS)
+        return; /* not in the middle of a view change's churn, and not too often */
+    n->last_trim_ms = now;
+    struct mallinfo2 mi = mallinfo2();
+    if (mi.fordblks > FREE_MEMORY_TRIM_BYTES)
+        malloc_trim(0);
+}
+
 static void on_cron(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     ckv_node *n = arg;
+    return_free_memory(n);
     ckv_conn_sweep(n);
     ckv_repl_tick(n);
     ckv_view_change_tick(n);

@@ -57,6 +57,7 @@ typedef struct ckv_node {
     struct event *sigterm_ev, *sigint_ev, *exit_ev;
     struct event *accept_resume_ev; /* re-enables accepting after running out of fds */
     uint64_t last_accept_warn_ms;
+    uint64_t last_trim_ms; /* free heap last returned to the system */
     ckv_peer_pool *pool;
 
     ckv_shard_map map; /* the view in force */
