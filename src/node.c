@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "causalkv/log.h"
 
@@ -29,13 +28,6 @@ struct ckv_parked {
     uint64_t deadline_ms;
     bool wake_pending; /* re-dispatch scheduled by the current wake round */
 };
-
-uint64_t ckv_now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
-}
 
 static void parked_unlink(ckv_node *n, ckv_parked *p)
 {

@@ -6,8 +6,8 @@
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "causalkv/clock.h"
 #include "causalkv/log.h"
 #include "causalkv/view.h"
 
@@ -48,13 +48,6 @@ struct ckv_peer_pool {
     bool closing;
 };
 
-static uint64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
-}
-
 ckv_peer_pool *ckv_peer_pool_new(struct event_base *base, const ckv_peer_pool_options *opt)
 {
     ckv_peer_pool *p = calloc(1, sizeof(*p));
@@ -80,7 +73,7 @@ static void call_unlink(ckv_call *c)
         c->next->prev = c->prev;
     if (c->peer->inflight[c->conn] > 0)
         c->peer->inflight[c->conn]--;
-    c->peer->last_used_ms[c->conn] = now_ms();
+    c->peer->last_used_ms[c->conn] = ckv_now_ms();
     event_free(c->timer);
 }
 
@@ -153,7 +146,7 @@ static int peer_pick_conn(ckv_peer_pool *p, ckv_peer *peer, uint32_t *out)
     /* The peer closes keep-alive connections idle for its HTTP_TIMEOUT_MS; a request
      * sent just as it does fails with no reply. Retire idle ones well before that. */
     if (peer->conns[best] != NULL && peer->inflight[best] == 0 && p->opt.idle_retire_ms > 0 &&
-        now_ms() - peer->last_used_ms[best] >= p->opt.idle_retire_ms) {
+        ckv_now_ms() - peer->last_used_ms[best] >= p->opt.idle_retire_ms) {
         evhttp_connection_free(peer->conns[best]);
         peer->conns[best] = NULL;
     }
@@ -176,7 +169,7 @@ static int peer_pick_conn(ckv_peer_pool *p, ckv_peer *peer, uint32_t *out)
 static void call_finish(ckv_call *c, int status, const char *body, size_t len)
 {
     if (status == 0)
-        c->peer->down_until_ms = now_ms() + PEER_DOWN_BACKOFF_MS;
+        c->peer->down_until_ms = ckv_now_ms() + PEER_DOWN_BACKOFF_MS;
     else
         c->peer->down_until_ms = 0;
     call_unlink(c);
@@ -284,14 +277,5 @@ fail:
 bool ckv_peer_is_down(const ckv_peer_pool *p, const char *addr)
 {
     const ckv_peer *peer = peer_find(p, addr);
-    return peer != NULL && peer->down_until_ms > now_ms();
-}
-
-uint32_t ckv_peer_inflight(const ckv_peer_pool *p, const char *addr)
-{
-    const ckv_peer *peer = peer_find(p, addr);
-    uint32_t n = 0;
-    for (uint32_t i = 0; peer != NULL && i < p->opt.conns_per_peer; i++)
-        n += peer->inflight[i];
-    return n;
+    return peer != NULL && peer->down_until_ms > ckv_now_ms();
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "causalkv/clock.h"
 #include "causalkv/config.h"
 #include "causalkv/json_codec.h"
 #include "causalkv/metrics.h"
@@ -87,7 +88,6 @@ ckv_node *ckv_node_new(const ckv_config *cfg);
 int ckv_node_run(ckv_node *n);
 void ckv_node_free(ckv_node *n);
 
-uint64_t ckv_now_ms(void);
 
 /* Installs a shard map (start, or a committed view change): recomputes self/shard,
  * resets clocks, log and replication state. */

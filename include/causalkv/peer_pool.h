@@ -48,7 +48,4 @@ int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type metho
  * back-off); callers try such peers last. */
 bool ckv_peer_is_down(const ckv_peer_pool *p, const char *addr);
 
-/* Requests in flight to addr (for metrics). */
-uint32_t ckv_peer_inflight(const ckv_peer_pool *p, const char *addr);
-
 #endif
