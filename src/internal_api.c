@@ -26,15 +26,6 @@ static bool secret_matches(const char *want, const char *got)
     return diff == 0;
 }
 
-static bool ip_in_view(const ckv_view *v, const char *ip)
-{
-    size_t len = strlen(ip);
-    for (uint32_t i = 0; i < v->n; i++)
-        if (strncmp(v->addrs[i], ip, len) == 0 && v->addrs[i][len] == ':')
-            return true;
-    return false;
-}
-
 static bool secret_ok(const ckv_node *n, struct evhttp_request *req)
 {
     if (n->cfg.cluster_secret[0] == '\0')
@@ -50,7 +41,7 @@ static bool caller_is_member(ckv_node *n, struct evhttp_request *req)
     evhttp_connection_get_peer(evhttp_request_get_connection(req), &host, &port);
     if (host == NULL)
         return false;
-    return ip_in_view(&n->map.view, host) || ckv_view_change_knows_ip(n, host);
+    return ckv_view_has_ip(&n->map.view, host) || ckv_view_change_knows_ip(n, host);
 }
 
 /* A sync from an older epoch: its sender was a member before a view change it missed. */

@@ -219,3 +219,12 @@ bool ckv_view_equal(const ckv_view *a, const ckv_view *b)
             return false;
     return true;
 }
+
+bool ckv_view_has_ip(const ckv_view *v, const char *ip)
+{
+    size_t len = strlen(ip);
+    for (uint32_t i = 0; i < v->n; i++)
+        if (strncmp(v->addrs[i], ip, len) == 0 && v->addrs[i][len] == ':')
+            return true;
+    return false;
+}

@@ -779,11 +779,5 @@ bool ckv_view_change_knows_ip(const ckv_node *n, const char *ip)
     const ckv_view_change *vc = n->vc;
     if (vc == NULL || vc->id == 0)
         return false;
-    const ckv_view *views[2] = {&vc->old_view, &vc->new_map.view};
-    size_t len = strlen(ip);
-    for (int k = 0; k < 2; k++)
-        for (uint32_t i = 0; i < views[k]->n; i++)
-            if (strncmp(views[k]->addrs[i], ip, len) == 0 && views[k]->addrs[i][len] == ':')
-                return true;
-    return false;
+    return ckv_view_has_ip(&vc->old_view, ip) || ckv_view_has_ip(&vc->new_map.view, ip);
 }

@@ -41,4 +41,7 @@ int ckv_view_index_of(const ckv_view *v, const char *addr);
 
 bool ckv_view_equal(const ckv_view *a, const ckv_view *b);
 
+/* True when some member of v has the IPv4 address ip (any port). */
+bool ckv_view_has_ip(const ckv_view *v, const char *ip);
+
 #endif

@@ -213,6 +213,19 @@ static void test_view_equal(void **state)
     assert_false(ckv_view_equal(&a, &c));
 }
 
+static void test_view_has_ip(void **state)
+{
+    (void)state;
+    ckv_view v;
+    char err[128];
+    assert_int_equal(ckv_view_parse_csv("10.0.0.1:80,10.0.0.12:81", &v, err, sizeof(err)), CKV_OK);
+    assert_true(ckv_view_has_ip(&v, "10.0.0.1"));
+    assert_true(ckv_view_has_ip(&v, "10.0.0.12"));
+    assert_false(ckv_view_has_ip(&v, "10.0.0.2"));
+    assert_false(ckv_view_has_ip(&v, "10.0.0.")); /* a prefix of a member is not one */
+    assert_false(ckv_view_has_ip(&v, "0.0.1"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_view_add),
         cmocka_unit_test(test_view_check_rf),
         cmocka_unit_test(test_view_equal),
+        cmocka_unit_test(test_view_has_ip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
