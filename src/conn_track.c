@@ -29,6 +29,7 @@ struct ckv_conn {
     uint64_t since_ms;       /* created, or the last request began or was answered */
     bool busy;               /* a request is being answered */
     bool refused;            /* over the cap when it was opened */
+    int fd;                  /* its socket once conn_of has seen it, else -1 */
 };
 
 static struct bufferevent *new_conn(struct event_base *base, void *arg)
@@ -48,7 +49,8 @@ static struct bufferevent *new_conn(struct event_base *base, void *arg)
     }
     bufferevent_incref(bev);
     bool over_cap = t->len >= n->cfg.max_connections;
-    t->v[t->len] = (struct ckv_conn){.bev = bev, .since_ms = ckv_now_ms(), .refused = over_cap};
+    t->v[t->len] =
+        (struct ckv_conn){.bev = bev, .since_ms = ckv_now_ms(), .refused = over_cap, .fd = -1};
     t->len++;
     return bev;
 }
@@ -74,6 +76,8 @@ void ckv_conn_sweep(ckv_node *n)
         if (released(c->bev)) {
             bufferevent_decref(c->bev);
             *c = t->v[--t->len];
+            if (c->fd >= 0 && (size_t)c->fd < t->fd_cap)
+                t->at_fd[c->fd] = (uint32_t)i + 1; /* it moved into slot i */
             continue;
         }
         if (!c->busy && now - c->since_ms > n->cfg.http_timeout_ms) {
@@ -89,15 +93,44 @@ void ckv_conn_sweep(ckv_node *n)
     t->last_sweep_ms = now;
 }
 
+static int index_fd(ckv_conn_table *t, evutil_socket_t fd)
+{
+    if ((size_t)fd < t->fd_cap)
+        return CKV_OK;
+    size_t cap = t->fd_cap ? t->fd_cap : 1024;
+    while (cap <= (size_t)fd)
+        cap *= 2;
+    uint32_t *at = realloc(t->at_fd, cap * sizeof(*at));
+    if (at == NULL)
+        return CKV_NOMEM;
+    memset(at + t->fd_cap, 0, (cap - t->fd_cap) * sizeof(*at));
+    t->at_fd = at;
+    t->fd_cap = cap;
+    return CKV_OK;
+}
+
 static struct ckv_conn *conn_of(ckv_node *n, struct evhttp_request *req)
 {
     ckv_conn_table *t = &n->conns;
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
-    /* the most recent connections are the likeliest: search from the end */
-    for (size_t i = t->len; bev != NULL && i-- > 0;)
-        if (t->v[i].bev == bev)
-            return &t->v[i];
+    evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+    if (fd < 0)
+        return NULL;
+    /* every request looks its connection up: by fd first, checked against the bufferevent
+     * (fds are reused); a miss (first request, or a moved slot) scans once */
+    if ((size_t)fd < t->fd_cap && t->at_fd[fd] != 0 && t->at_fd[fd] <= t->len &&
+        t->v[t->at_fd[fd] - 1].bev == bev)
+        return &t->v[t->at_fd[fd] - 1];
+    for (size_t i = t->len; i-- > 0;) {
+        if (t->v[i].bev != bev)
+            continue;
+        if (index_fd(t, fd) == CKV_OK) {
+            t->at_fd[fd] = (uint32_t)i + 1;
+            t->v[i].fd = fd;
+        }
+        return &t->v[i];
+    }
     return NULL;
 }
 
@@ -143,5 +176,6 @@ void ckv_conn_free(ckv_node *n)
     for (size_t i = 0; i < n->conns.len; i++)
         bufferevent_decref(n->conns.v[i].bev);
     free(n->conns.v);
+    free(n->conns.at_fd);
     memset(&n->conns, 0, sizeof(n->conns));
 }

@@ -40,6 +40,8 @@ typedef struct ckv_repl_peer {
 typedef struct ckv_conn_table {
     struct ckv_conn *v;
     size_t len, cap;
+    uint32_t *at_fd; /* fd -> index + 1 into v (0: unknown); checked on use */
+    size_t fd_cap;
     uint64_t last_sweep_ms;
 } ckv_conn_table;
 
@@ -87,7 +89,6 @@ typedef struct ckv_node {
 ckv_node *ckv_node_new(const ckv_config *cfg);
 int ckv_node_run(ckv_node *n);
 void ckv_node_free(ckv_node *n);
-
 
 /* Installs a shard map (start, or a committed view change): recomputes self/shard,
  * resets clocks, log and replication state. */
