@@ -464,9 +464,7 @@ static void reply_simple(ckv_node *n, struct evhttp_request *req, const char *he
         return;
     ckv_context ctx = b.ctx;
     ckv_client_body_free(&b);
-    if (ctx.epoch > n->map.epoch)
-        ctx.epoch = n->map.epoch, ckv_vclock_init(&ctx.clock, n->map.view.n);
-    context_normalise(n, &ctx);
+    context_normalise(n, &ctx); /* a newer epoch's context goes back as it came */
     ckv_sbuf out;
     ckv_sbuf_init(&out);
     ckv_sbuf_adds(&out, head);
