@@ -152,9 +152,11 @@ static void handle_replicate(ckv_node *n, struct evhttp_request *req)
     reply_clock(n, req);
 }
 
-static bool version_covered(const ckv_version *v, const ckv_vclock *c)
+/* What the asker lacks: versions whose dot its clock does not cover. */
+static bool version_not_covered(const ckv_version *v, const void *arg)
 {
-    return v->origin == CKV_ORIGIN_BASE || (v->origin < c->n && v->seq <= c->c[v->origin]);
+    const ckv_vclock *c = arg;
+    return v->origin != CKV_ORIGIN_BASE && !(v->origin < c->n && v->seq <= c->c[v->origin]);
 }
 
 /* Answers with the versions the asker's clock does not cover, from cursor on, cut at
@@ -170,20 +172,13 @@ static void sync_answer(ckv_node *n, struct evhttp_request *req, const ckv_vcloc
     ckv_sbuf b;
     ckv_sbuf_init(&b);
     ckv_sbuf_adds(&b, "{\"versions\":[");
-    size_t pos = (size_t)cursor, count = 0;
-    const ckv_version *v = NULL;
-    while (behind && b.len < CKV_BATCH_SOFT_BYTES && (v = ckv_store_next(n->store, &pos)) != NULL) {
-        if (version_covered(v, asker))
-            continue;
-        if (count++ > 0)
-            ckv_sbuf_addc(&b, ',');
-        ckv_json_add_version(&b, v);
-    }
-    bool done = !behind || v == NULL;
+    size_t next = behind ? ckv_json_add_store_chunk(&b, n->store, (size_t)cursor, false,
+                                                    version_not_covered, asker)
+                         : 0;
     ckv_sbuf_adds(&b, "],\"epoch\":");
     ckv_sbuf_add_u64(&b, n->map.epoch);
     ckv_sbuf_adds(&b, ",\"cursor\":");
-    ckv_sbuf_add_u64(&b, done ? 0 : pos);
+    ckv_sbuf_add_u64(&b, next);
     ckv_sbuf_adds(&b, ",\"gen\":");
     ckv_sbuf_add_u64(&b, ckv_store_generation(n->store));
     ckv_sbuf_adds(&b, ",\"restart\":");

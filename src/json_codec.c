@@ -251,6 +251,26 @@ void ckv_json_add_version_base(ckv_sbuf *b, const ckv_version *v)
     add_version(b, v, CKV_ORIGIN_BASE, 0, NULL);
 }
 
+size_t ckv_json_add_store_chunk(ckv_sbuf *b, const ckv_store *s, size_t cursor, bool base,
+                                ckv_version_filter keep, const void *arg)
+{
+    size_t count = 0;
+    const ckv_version *v;
+    while (b->len < CKV_BATCH_SOFT_BYTES) {
+        if ((v = ckv_store_next(s, &cursor)) == NULL)
+            return 0;
+        if (keep != NULL && !keep(v, arg))
+            continue;
+        if (count++ > 0)
+            ckv_sbuf_addc(b, ',');
+        if (base)
+            ckv_json_add_version_base(b, v);
+        else
+            ckv_json_add_version(b, v);
+    }
+    return cursor;
+}
+
 static int decode_deps(const json_t *d, uint32_t n, ckv_deps **out)
 {
     *out = NULL;

@@ -118,6 +118,18 @@ static void build_cursor_msg(vc_coord *c, uint32_t idx, ckv_sbuf *b)
     ckv_sbuf_addc(b, '}');
 }
 
+struct owned_by {
+    const ckv_shard_map *map;
+    uint32_t shard;
+};
+
+/* A live key of the given shard (tombstones do not cross a view change). */
+static bool live_in_shard(const ckv_version *v, const void *arg)
+{
+    const struct owned_by *o = arg;
+    return !v->tombstone && ckv_shard_map_owner(o->map, ckv_version_key(v), v->key_len) == o->shard;
+}
+
 /* Next chunk of the keys node idx owns in the new view, as base state; cursor 0 = last. */
 static void build_install(vc_coord *c, uint32_t idx, ckv_sbuf *b)
 {
@@ -125,19 +137,11 @@ static void build_install(vc_coord *c, uint32_t idx, ckv_sbuf *b)
         &c->plan.new_map,
         (uint32_t)ckv_view_index_of(&c->plan.new_map.view, c->plan.nodes.addrs[idx]));
     add_header(b, ",\"versions\":[", c->id);
-    size_t pos = (size_t)c->cursor[idx], count = 0;
-    const ckv_version *v = NULL;
-    while (b->len < CKV_BATCH_SOFT_BYTES && (v = ckv_store_next(c->staging, &pos)) != NULL) {
-        if (v->tombstone ||
-            ckv_shard_map_owner(&c->plan.new_map, ckv_version_key(v), v->key_len) != shard)
-            continue;
-        if (count++ > 0)
-            ckv_sbuf_addc(b, ',');
-        ckv_json_add_version_base(b, v);
-    }
-    c->cursor[idx] = v == NULL ? 0 : pos;
+    struct owned_by owned = {&c->plan.new_map, shard};
+    c->cursor[idx] = ckv_json_add_store_chunk(b, c->staging, (size_t)c->cursor[idx], true,
+                                              live_in_shard, &owned);
     ckv_sbuf_adds(b, "],\"last\":");
-    ckv_sbuf_adds(b, v == NULL ? "true}" : "false}");
+    ckv_sbuf_adds(b, c->cursor[idx] == 0 ? "true}" : "false}");
 }
 
 static const char *phase_op(enum vc_phase p)
@@ -266,6 +270,16 @@ static bool phase_includes(const vc_coord *c, uint32_t i)
     return false;
 }
 
+/* Adds one base-state version to what this node will hold after the commit. */
+static int stage_version(ckv_view_change *vc, ckv_version *v)
+{
+    if (vc->staged == NULL && (vc->staged = ckv_store_new()) == NULL)
+        return CKV_NOMEM;
+    if (v->lamport > vc->staged_lamport)
+        vc->staged_lamport = v->lamport;
+    return ckv_store_join(vc->staged, v) == CKV_NOMEM ? CKV_NOMEM : CKV_OK;
+}
+
 /* The coordinator's own collect and install skip HTTP and JSON: the versions are shared
  * (they are immutable), which saves a third of the work of a large change. */
 static void collect_locally(vc_coord *c)
@@ -278,25 +292,19 @@ static void collect_locally(vc_coord *c)
 
 static bool install_locally(vc_coord *c, uint32_t shard)
 {
-    ckv_view_change *vc = c->n->vc;
-    if (vc->staged == NULL && (vc->staged = ckv_store_new()) == NULL)
-        return false;
+    struct owned_by owned = {&c->plan.new_map, shard};
     size_t pos = 0;
     const ckv_version *v;
     while ((v = ckv_store_next(c->staging, &pos)) != NULL) {
-        if (v->tombstone ||
-            ckv_shard_map_owner(&c->plan.new_map, ckv_version_key(v), v->key_len) != shard)
+        if (!live_in_shard(v, &owned))
             continue;
         ckv_version *base =
             ckv_version_new(ckv_version_key(v), v->key_len, ckv_version_value(v), v->value_len,
                             false, CKV_ORIGIN_BASE, 0, v->lamport, NULL);
-        if (base == NULL || ckv_store_join(vc->staged, base) == CKV_NOMEM) {
-            ckv_version_unref(base);
-            return false;
-        }
-        if (v->lamport > vc->staged_lamport)
-            vc->staged_lamport = v->lamport;
+        int rc = base != NULL ? stage_version(c->n->vc, base) : CKV_NOMEM;
         ckv_version_unref(base);
+        if (rc != CKV_OK)
+            return false;
     }
     return true;
 }
@@ -628,15 +636,9 @@ static void handle_collect(ckv_node *n, struct evhttp_request *req, json_t *msg)
     ckv_sbuf b;
     ckv_sbuf_init(&b);
     ckv_sbuf_adds(&b, "{\"versions\":[");
-    size_t pos = (size_t)cursor, count = 0;
-    const ckv_version *v = NULL;
-    while (b.len < CKV_BATCH_SOFT_BYTES && (v = ckv_store_next(n->store, &pos)) != NULL) {
-        if (count++ > 0)
-            ckv_sbuf_addc(&b, ',');
-        ckv_json_add_version(&b, v);
-    }
+    size_t next = ckv_json_add_store_chunk(&b, n->store, (size_t)cursor, false, NULL, NULL);
     ckv_sbuf_adds(&b, "],\"cursor\":");
-    ckv_sbuf_add_u64(&b, v == NULL ? 0 : pos);
+    ckv_sbuf_add_u64(&b, next);
     ckv_sbuf_adds(&b, ",\"gen\":");
     ckv_sbuf_add_u64(&b, ckv_store_generation(n->store));
     ckv_sbuf_addc(&b, '}');
@@ -651,10 +653,6 @@ static void handle_install(ckv_node *n, struct evhttp_request *req, json_t *msg)
         reply_refused(n, req, 400, "bad install message");
         return;
     }
-    if (vc->staged == NULL && (vc->staged = ckv_store_new()) == NULL) {
-        reply_refused(n, req, 500, "Out of memory");
-        return;
-    }
     size_t i;
     json_t *item;
     json_array_foreach(versions, i, item)
@@ -664,10 +662,12 @@ static void handle_install(ckv_node *n, struct evhttp_request *req, json_t *msg)
             reply_refused(n, req, 400, "bad version in install message");
             return;
         }
-        if (v->lamport > vc->staged_lamport)
-            vc->staged_lamport = v->lamport;
-        ckv_store_join(vc->staged, v);
+        int rc = stage_version(vc, v);
         ckv_version_unref(v);
+        if (rc != CKV_OK) {
+            reply_refused(n, req, 500, "Out of memory");
+            return;
+        }
     }
     ckv_sbuf b;
     ckv_sbuf_init(&b);

@@ -63,6 +63,16 @@ void ckv_json_add_version(ckv_sbuf *b, const ckv_version *v);
  * dependencies, Lamport time kept (so later writes still win). */
 void ckv_json_add_version_base(ckv_sbuf *b, const ckv_version *v);
 
+/* Which versions a chunk carries: true to send v. */
+typedef bool (*ckv_version_filter)(const ckv_version *v, const void *arg);
+
+/* Appends the versions of s that keep accepts (NULL: all), from cursor on, as
+ * comma-separated array elements (in base form when base), until the buffer passes
+ * CKV_BATCH_SOFT_BYTES. Returns the cursor to resume from, or 0 when s is exhausted
+ * (a resumed cursor is never 0). Sync, view-change collect and install all use it. */
+size_t ckv_json_add_store_chunk(ckv_sbuf *b, const ckv_store *s, size_t cursor, bool base,
+                                ckv_version_filter keep, const void *arg);
+
 /* Decodes and validates one version of a view of n members (origin < n or
  * CKV_ORIGIN_BASE, key 1..CKV_KEY_MAX bytes, deps length n). NULL when invalid. */
 ckv_version *ckv_json_version_decode(const json_t *obj, uint32_t n);

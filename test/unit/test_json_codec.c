@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,6 +284,54 @@ static void test_clock_arrays(void **state)
     json_decref(arr);
 }
 
+static bool even_seq(const ckv_version *v, const void *arg)
+{
+    (void)arg;
+    return v->seq % 2 == 0;
+}
+
+static void test_store_chunks_cover_the_store_once(void **state)
+{
+    (void)state;
+    enum { KEYS = 3000 };
+    static char value[2000];
+    memset(value, 'x', sizeof(value));
+    ckv_store *s = ckv_store_new();
+    for (int i = 1; i <= KEYS; i++) {
+        char key[16];
+        int len = snprintf(key, sizeof(key), "k%d", i);
+        ckv_version *v = ckv_version_new(key, (size_t)len, value, sizeof(value), false, 0,
+                                         (uint64_t)i, 1, NULL);
+        assert_int_equal(ckv_store_join(s, v), CKV_OK);
+        ckv_version_unref(v);
+    }
+    /* ~6 MB of versions: several chunks; every even one exactly once */
+    size_t cursor = 0, seen = 0, chunks = 0;
+    do {
+        ckv_sbuf b;
+        ckv_sbuf_init(&b);
+        ckv_sbuf_addc(&b, '[');
+        cursor = ckv_json_add_store_chunk(&b, s, cursor, false, even_seq, NULL);
+        ckv_sbuf_addc(&b, ']');
+        json_error_t jerr;
+        json_t *arr = json_loadb(b.data, b.len, 0, &jerr);
+        assert_true(json_is_array(arr));
+        size_t i;
+        json_t *item;
+        json_array_foreach(arr, i, item)
+        {
+            assert_int_equal(json_integer_value(json_object_get(item, "s")) % 2, 0);
+            seen++;
+        }
+        json_decref(arr);
+        ckv_sbuf_free(&b);
+        chunks++;
+    } while (cursor != 0);
+    assert_int_equal(seen, KEYS / 2);
+    assert_true(chunks > 2);
+    ckv_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_version_round_trip),
         cmocka_unit_test(test_bad_versions_refused),
         cmocka_unit_test(test_clock_arrays),
+        cmocka_unit_test(test_store_chunks_cover_the_store_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
