@@ -69,13 +69,9 @@ static void reply_stale_epoch(ckv_node *n, struct evhttp_request *req)
     ckv_sbuf_add_u64(&b, n->map.epoch);
     ckv_sbuf_adds(&b, ",\"repl-factor\":");
     ckv_sbuf_add_u64(&b, n->map.rf);
-    ckv_sbuf_adds(&b, ",\"view\":[");
-    for (uint32_t i = 0; i < n->map.view.n; i++) {
-        if (i > 0)
-            ckv_sbuf_addc(&b, ',');
-        ckv_sbuf_add_json_str(&b, n->map.view.addrs[i], strlen(n->map.view.addrs[i]));
-    }
-    ckv_sbuf_adds(&b, "],\"causal-context\":{}}");
+    ckv_sbuf_adds(&b, ",\"view\":");
+    ckv_json_add_view(&b, &n->map.view);
+    ckv_sbuf_adds(&b, ",\"causal-context\":{}}");
     ckv_reply(n, req, 409, &b);
 }
 

@@ -187,6 +187,17 @@ void ckv_json_add_context(ckv_sbuf *b, bool lead_comma, const ckv_shard_map *map
     ckv_sbuf_adds(b, "}}");
 }
 
+void ckv_json_add_view(ckv_sbuf *b, const ckv_view *v)
+{
+    ckv_sbuf_addc(b, '[');
+    for (uint32_t i = 0; i < v->n; i++) {
+        if (i > 0)
+            ckv_sbuf_addc(b, ',');
+        ckv_sbuf_add_json_str(b, v->addrs[i], strlen(v->addrs[i]));
+    }
+    ckv_sbuf_addc(b, ']');
+}
+
 void ckv_json_add_clock_array(ckv_sbuf *b, const ckv_vclock *c)
 {
     ckv_sbuf_addc(b, '[');

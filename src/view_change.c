@@ -85,15 +85,7 @@ static void add_header(ckv_sbuf *b, const char *op_fields, uint64_t id)
     ckv_sbuf_adds(b, op_fields);
 }
 
-static void add_view_array(ckv_sbuf *b, const ckv_view *v)
-{
-    ckv_sbuf_addc(b, '[');
-    for (uint32_t i = 0; i < v->n; i++) {
-        if (i > 0)
-            ckv_sbuf_addc(b, ',');
-        ckv_sbuf_add_json_str(b, v->addrs[i], strlen(v->addrs[i]));
-    }
-    ckv_sbuf_addc(b, ']');
+   ckv_sbuf_addc(b, ']');
 }
 
 static void build_prepare(vc_coord *c, ckv_sbuf *b)
@@ -103,9 +95,9 @@ static void build_prepare(vc_coord *c, ckv_sbuf *b)
     ckv_sbuf_adds(b, ",\"repl-factor\":");
     ckv_sbuf_add_u64(b, c->plan.new_map.rf);
     ckv_sbuf_adds(b, ",\"view\":");
-    add_view_array(b, &c->plan.new_map.view);
+    ckv_json_add_view(b, &c->plan.new_map.view);
     ckv_sbuf_adds(b, ",\"old-view\":");
-    add_view_array(b, &c->plan.old_map.view);
+    ckv_json_add_view(b, &c->plan.old_map.view);
     ckv_sbuf_addc(b, '}');
 }
 

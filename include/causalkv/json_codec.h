@@ -51,6 +51,9 @@ int ckv_view_change_body_parse(const json_t *root, ckv_view *view, long *rf, cha
 void ckv_json_add_context(ckv_sbuf *b, bool lead_comma, const ckv_shard_map *map,
                           const ckv_context *ctx);
 
+/* A view as a JSON array of "ip:port" strings. */
+void ckv_json_add_view(ckv_sbuf *b, const ckv_view *v);
+
 /* Clock as a JSON array of n counters; decode checks the length equals n. */
 void ckv_json_add_clock_array(ckv_sbuf *b, const ckv_vclock *c);
 int ckv_json_clock_array_decode(const json_t *arr, uint32_t n, ckv_vclock *out);
