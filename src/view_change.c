@@ -85,9 +85,6 @@ static void add_header(ckv_sbuf *b, const char *op_fields, uint64_t id)
     ckv_sbuf_adds(b, op_fields);
 }
 
-   ckv_sbuf_addc(b, ']');
-}
-
 static void build_prepare(vc_coord *c, ckv_sbuf *b)
 {
     add_header(b, ",\"epoch\":", c->id);
