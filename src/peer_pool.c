@@ -31,8 +31,9 @@ typedef struct ckv_call {
     ckv_peer_pool *pool;
     ckv_peer *peer;
     uint32_t conn;
-    struct evhttp_request *req;
-    struct event *timer;
+    struct evhttp_request *req; /* NULL once libevent has finished with it */
+    struct event *timer;        /* the deadline, or the deferred failure */
+    bool failed_early;          /* failed inside a libevent call: cb runs from the timer */
     ckv_peer_cb cb;
     void *arg;
 } ckv_call;
@@ -45,6 +46,11 @@ struct ckv_peer_pool {
     char secret[128];
     ckv_peer *peers;
     ckv_call *calls; /* in flight, so that freeing the pool frees them */
+    /* > 0 while the pool is inside a libevent call that may complete requests at once
+     * (a connect that fails synchronously ends every request queued on that connection):
+     * those completions are deferred, so no caller is re-entered and no call is freed
+     * under the code that is still setting it up */
+    int in_libevent;
     bool closing;
 };
 
@@ -183,6 +189,14 @@ static void on_reply(struct evhttp_request *req, void *arg)
 {
     ckv_call *c = arg;
     int status = req != NULL ? evhttp_request_get_response_code(req) : 0;
+    if (status == 0 && c->pool->in_libevent > 0) {
+        /* libevent frees req when this returns; report the failure from the loop */
+        c->req = NULL;
+        c->failed_early = true;
+        struct timeval now = {0, 0};
+        evtimer_add(c->timer, &now);
+        return;
+    }
     if (status == 0) {
         call_finish(c, 0, NULL, 0);
         return;
@@ -198,9 +212,14 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     ckv_call *c = arg;
-    /* libevent frees the request and will not call on_reply */
-    evhttp_cancel_request(c->req);
-    log_debug("request to %s timed out", c->peer->addr);
+    if (!c->failed_early) {
+        /* libevent frees the request and will not call on_reply; it may start the next
+         * queued request, whose connect can fail at once */
+        c->pool->in_libevent++;
+        evhttp_cancel_request(c->req);
+        c->pool->in_libevent--;
+        log_debug("request to %s timed out", c->peer->addr);
+    }
     call_finish(c, 0, NULL, 0);
 }
 
@@ -252,10 +271,7 @@ int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type metho
             evbuffer_add(evhttp_request_get_output_buffer(c->req), body, len) != 0)
             goto fail_req;
     }
-    if (evhttp_make_request(peer->conns[c->conn], c->req, method, uri) != 0) {
-        c->req = NULL; /* libevent frees it on failure */
-        goto fail_req;
-    }
+    /* linked and timed before it is sent: the send itself may end it (see in_libevent) */
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     evtimer_add(c->timer, &tv);
     peer->inflight[c->conn]++;
@@ -263,6 +279,16 @@ int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type metho
     if (p->calls)
         p->calls->prev = c;
     p->calls = c;
+    p->in_libevent++;
+    int rc = evhttp_make_request(peer->conns[c->conn], c->req, method, uri);
+    p->in_libevent--;
+    if (rc != 0 && !c->failed_early) {
+        /* not queued (no socket could be made): the caller hears CKV_ERROR, not cb; the
+         * request may or may not have been freed by libevent, so it is left to it */
+        call_unlink(c);
+        free(c);
+        return CKV_ERROR;
+    }
     return CKV_OK;
 fail_req:
     if (c->req != NULL)
