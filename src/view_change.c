@@ -15,6 +15,7 @@
 
 #define VC_PREFIX CKV_INTERNAL_PREFIX "view/"
 #define VC_PROGRESS_EVERY 100000 /* keys between progress lines in the log */
+#define VC_DETAIL_MAX 112        /* one node's failure, as told in the error reply */
 
 enum vc_phase { VC_PREPARE, VC_COLLECT, VC_INSTALL, VC_COMMIT, VC_ABORT };
 
@@ -34,7 +35,9 @@ typedef struct vc_coord {
     bool contended; /* a node answered that another change holds it */
     size_t logged_progress;
     uint64_t started_ms;
-    char why[256];
+    uint64_t prepare_deadline_ms; /* wall clock: participants refuse the prepare after it */
+    char detail[CKV_VIEW_MAX][VC_DETAIL_MAX]; /* what each node answered, when it failed */
+    char why[512];
 } vc_coord;
 
 struct ckv_view_change {
@@ -60,9 +63,11 @@ static ckv_view_change *vc_get(ckv_node *n)
     return n->vc;
 }
 
-static uint32_t vc_message_timeout(const ckv_node *n)
+/* Prepare pauses writes everywhere, so one unresponsive node may hold it for
+ * PROXY_TIMEOUT_MS at most; collect and install move whole stores and get longer. */
+static uint32_t vc_message_timeout(const ckv_node *n, enum vc_phase phase)
 {
-    return n->cfg.proxy_timeout_ms * 5;
+    return phase == VC_PREPARE ? n->cfg.proxy_timeout_ms : n->cfg.proxy_timeout_ms * 5;
 }
 
 /* ---------- coordinator ---------- */
@@ -95,6 +100,8 @@ static void build_prepare(vc_coord *c, ckv_sbuf *b)
     ckv_json_add_view(b, &c->plan.new_map.view);
     ckv_sbuf_adds(b, ",\"old-view\":");
     ckv_json_add_view(b, &c->plan.old_map.view);
+    ckv_sbuf_adds(b, ",\"deadline\":");
+    ckv_sbuf_add_u64(b, c->prepare_deadline_ms);
     ckv_sbuf_addc(b, '}');
 }
 
@@ -166,6 +173,24 @@ static int merge_collect_reply(vc_coord *c, uint32_t idx, json_t *msg)
     return CKV_OK;
 }
 
+/* Says in c->detail[idx] what node idx answered instead of success. */
+static void note_failure(vc_coord *c, uint32_t idx, int status, const char *body, size_t len)
+{
+    char *d = c->detail[idx];
+    if (status == 0) {
+        snprintf(d, VC_DETAIL_MAX, "no answer (refused, unreachable or timed out)");
+        return;
+    }
+    json_t *msg = ckv_json_parse_message(body, len);
+    const char *error = json_string_value(json_object_get(msg, "error"));
+    if (error != NULL)
+        snprintf(d, VC_DETAIL_MAX, "%d %s", status, error);
+    else
+        snprintf(d, VC_DETAIL_MAX, status == 200 ? "a reply it could not read" : "status %d",
+                 status);
+    json_decref(msg);
+}
+
 /* Reads a node's reply to the current phase; true when that node is finished with it. */
 static bool coord_take_reply(vc_coord *c, uint32_t idx, int status, const char *body, size_t len)
 {
@@ -185,11 +210,13 @@ static bool coord_take_reply(vc_coord *c, uint32_t idx, int status, const char *
         json_decref(msg);
         return false;
     }
-    if (status == 409 && c->phase == VC_PREPARE)
-        c->contended = true;
-    if (!ok)
-        log_warn("view change %llu: %s on %s failed (status %d)", (unsigned long long)c->id,
-                 phase_op(c->phase), c->plan.nodes.addrs[idx], status);
+    if (!ok) {
+        note_failure(c, idx, status, body, len);
+        if (c->phase == VC_PREPARE && strstr(c->detail[idx], "another view change") != NULL)
+            c->contended = true;
+        log_warn("view change %llu: %s on %s failed: %s", (unsigned long long)c->id,
+                 phase_op(c->phase), c->plan.nodes.addrs[idx], c->detail[idx]);
+    }
     c->ok[idx] = ok;
     json_decref(msg);
     return true;
@@ -232,11 +259,13 @@ static void coord_send_next(vc_coord *c, uint32_t idx)
         call->c = c;
         call->idx = idx;
         rc = ckv_peer_send(n->pool, c->plan.nodes.addrs[idx], EVHTTP_REQ_POST, uri, b.data, b.len,
-                           vc_message_timeout(n), 0, on_coord_reply, call);
+                           vc_message_timeout(n, c->phase), 0, on_coord_reply, call);
     }
     ckv_sbuf_free(&b);
     if (rc != CKV_OK) {
         free(call);
+        snprintf(c->detail[idx], VC_DETAIL_MAX,
+                 "could not be sent (out of memory or shutting down)");
         c->ok[idx] = false;
         if (--c->pending == 0)
             coord_phase_done(c);
@@ -259,11 +288,10 @@ static bool phase_includes(const vc_coord *c, uint32_t i)
     return false;
 }
 
-/* Adds one base-state version to what this node will hold after the commit. */
+/* Adds one base-state version to what this node will hold after the commit (the staged
+ * store exists from prepare until commit or abort). */
 static int stage_version(ckv_view_change *vc, ckv_version *v)
 {
-    if (vc->staged == NULL && (vc->staged = ckv_store_new()) == NULL)
-        return CKV_NOMEM;
     if (v->lamport > vc->staged_lamport)
         vc->staged_lamport = v->lamport;
     return ckv_store_join(vc->staged, v) == CKV_NOMEM ? CKV_NOMEM : CKV_OK;
@@ -325,8 +353,11 @@ static void coord_start_phase(vc_coord *c, enum vc_phase phase)
     c->phase = phase;
     log_info("view change %llu: %s", (unsigned long long)c->id, phase_op(phase));
     uint32_t targets[CKV_VIEW_MAX], count = 0;
+    if (phase == VC_PREPARE)
+        c->prepare_deadline_ms = ckv_now_ms() + vc_message_timeout(c->n, VC_PREPARE);
     for (uint32_t i = 0; i < c->plan.nodes.n; i++) {
         c->ok[i] = false;
+        c->detail[i][0] = '\0';
         c->cursor[i] = c->gen[i] = 0;
         if (phase_includes(c, i))
             targets[count++] = i;
@@ -347,7 +378,7 @@ static void coord_start_phase(vc_coord *c, enum vc_phase phase)
 static void coord_reply_failure(vc_coord *c)
 {
     ckv_node *n = c->n;
-    char msg[320];
+    char msg[600];
     snprintf(msg, sizeof(msg), "View change failed: %s", c->why);
     log_warn("view change %llu failed: %s", (unsigned long long)c->id, c->why);
     ckv_context ctx;
@@ -419,50 +450,73 @@ static void coord_abort(vc_coord *c)
     coord_start_phase(c, VC_ABORT);
 }
 
+/* Explains, for the client and the log, why the change cannot go on after `phase`. */
+static void explain_gap(vc_coord *c, const ckv_plan_gap *gap)
+{
+    const char *step = phase_op(c->phase);
+    if (c->phase == VC_PREPARE && c->contended) {
+        snprintf(c->why, sizeof(c->why), "another view change is in progress");
+    } else if (gap->node >= 0) {
+        uint32_t i = (uint32_t)gap->node;
+        snprintf(c->why, sizeof(c->why), "%s on %s (%s member) failed: %s", step,
+                 c->plan.nodes.addrs[i], c->plan.in_old[i] ? "old and new" : "new",
+                 c->detail[i][0] != '\0' ? c->detail[i] : "not prepared");
+    } else {
+        char replicas[400] = "";
+        size_t len = 0;
+        uint32_t first = ckv_shard_map_first_replica(&c->plan.old_map, gap->shard);
+        for (uint32_t r = first; r < first + c->plan.old_map.rf && len < sizeof(replicas); r++) {
+            const char *addr = c->plan.old_map.view.addrs[r];
+            int idx = ckv_view_index_of(&c->plan.nodes, addr);
+            const char *d = idx >= 0 && c->detail[idx][0] != '\0' ? c->detail[idx] : "not prepared";
+            len += (size_t)snprintf(replicas + len, sizeof(replicas) - len, "%s%s: %s",
+                                    r == first ? "" : "; ", addr, d);
+        }
+        snprintf(c->why, sizeof(c->why), "%s failed: no replica of shard %u answered (%s)", step,
+                 (unsigned)gap->shard, replicas);
+    }
+}
+
+/* Aborts when the nodes that finished the phase are not enough to go on; true if so. */
+static bool abort_unless_reachable(vc_coord *c, bool need_old_shards)
+{
+    ckv_plan_gap gap;
+    if (ckv_view_plan_check_reachable(&c->plan, c->ok, need_old_shards, &gap) == CKV_OK)
+        return false;
+    explain_gap(c, &gap);
+    coord_abort(c);
+    return true;
+}
+
 static void coord_phase_done(vc_coord *c)
 {
-    char err[256];
     switch (c->phase) {
     case VC_PREPARE:
         memcpy(c->prepared, c->ok, sizeof(c->prepared));
-        if (ckv_view_plan_check_reachable(&c->plan, c->ok, true, err, sizeof(err)) != CKV_OK) {
-            snprintf(c->why, sizeof(c->why), "%s",
-                     c->contended ? "another view change is in progress" : err);
-            coord_abort(c);
-            return;
-        }
-        coord_start_phase(c, VC_COLLECT);
+        if (!abort_unless_reachable(c, true))
+            coord_start_phase(c, VC_COLLECT);
         return;
     case VC_COLLECT:
         for (uint32_t i = 0; i < c->plan.nodes.n; i++)
             if (!c->plan.in_old[i])
                 c->ok[i] = c->prepared[i];
-        if (ckv_view_plan_check_reachable(&c->plan, c->ok, true, err, sizeof(err)) != CKV_OK) {
-            snprintf(c->why, sizeof(c->why), "%s", err);
-            coord_abort(c);
+        if (abort_unless_reachable(c, true))
             return;
-        }
         c->moved = count_moved(c);
         log_info("view change %llu: collected %zu live keys, %zu change shard",
                  (unsigned long long)c->id, ckv_store_live_count(c->staging), c->moved);
         coord_start_phase(c, VC_INSTALL);
         return;
     case VC_INSTALL:
-        if (ckv_view_plan_check_reachable(&c->plan, c->ok, false, err, sizeof(err)) != CKV_OK) {
-            snprintf(c->why, sizeof(c->why), "%s", err);
-            coord_abort(c);
-            return;
-        }
-        coord_start_phase(c, VC_COMMIT);
+        if (!abort_unless_reachable(c, false))
+            coord_start_phase(c, VC_COMMIT);
         return;
-    case VC_COMMIT: {
+    case VC_COMMIT:
         coord_reply_success(c);
         return;
-    }
-    case VC_ABORT: {
+    case VC_ABORT:
         coord_reply_failure(c);
         return;
-    }
     }
 }
 
@@ -586,13 +640,31 @@ static void handle_prepare(ckv_node *n, struct evhttp_request *req, json_t *msg,
         reply_refused(n, req, 400, "bad prepare message");
         return;
     }
-    if (!ckv_view_plan_may_prepare(n->map.epoch, vc->id, id, epoch)) {
-        reply_refused(n, req, 409, "another view change is in progress");
+    uint64_t deadline = UINT64_MAX, now = ckv_now_ms();
+    ckv_json_get_u64(msg, "deadline", &deadline); /* absent: a coordinator that sets none */
+    if (!ckv_view_plan_may_prepare(n->map.epoch, vc->id, id, epoch, now, deadline)) {
+        if (vc->id != 0 && vc->id != id)
+            reply_refused(n, req, 409, "another view change is in progress");
+        else if (epoch <= n->map.epoch)
+            reply_refused(n, req, 409, "this node is already at that epoch or later");
+        else
+            reply_refused(n, req, 409, "prepare arrived after its deadline");
+        if (now > deadline)
+            log_warn("view change %llu: refused its prepare, %llu ms past its deadline (this "
+                     "node was paused or cut off)",
+                     (unsigned long long)id, (unsigned long long)(now - deadline));
         return;
     }
     if (vc->id != id) {
         if (parse_prepare(msg, vc, err, sizeof(err)) != CKV_OK) {
             reply_refused(n, req, 400, err);
+            return;
+        }
+        /* the base state this node will hold after the commit; empty until installs */
+        ckv_store_free(vc->staged);
+        vc->staged = ckv_store_new();
+        if (vc->staged == NULL) {
+            reply_refused(n, req, 500, "Out of memory");
             return;
         }
         vc->id = id;
@@ -733,7 +805,10 @@ void ckv_view_change_internal(ckv_node *n, struct evhttp_request *req, const cha
         else if (OP_IS("abort")) {
             log_info("view change %llu aborted by its coordinator", (unsigned long long)id);
             participant_reset(n);
-            reply_refused(n, req, 200, "aborted");
+            ckv_sbuf b;
+            ckv_sbuf_init(&b);
+            ckv_sbuf_adds(&b, "{\"aborted\":true}");
+            reply_json(n, req, &b);
         } else
             reply_refused(n, req, 404, "Not found");
     }

@@ -50,27 +50,32 @@ static bool old_shard_reachable(const ckv_view_plan *p, const bool *ok, uint32_t
 }
 
 int ckv_view_plan_check_reachable(const ckv_view_plan *p, const bool *ok, bool need_old_shards,
-                                  char *err, size_t errlen)
+                                  ckv_plan_gap *gap)
 {
+    gap->node = -1;
+    gap->shard = 0;
     for (uint32_t i = 0; i < p->nodes.n; i++) {
         if (p->in_new[i] && !ok[i]) {
-            snprintf(err, errlen, "new member %s is unreachable", p->nodes.addrs[i]);
+            gap->node = (int)i;
             return CKV_ERROR;
         }
     }
     for (uint32_t s = 1; need_old_shards && s <= p->old_map.shards; s++) {
         if (!old_shard_reachable(p, ok, s)) {
-            snprintf(err, errlen, "shard %u has no reachable replica", (unsigned)s);
+            gap->shard = s;
             return CKV_ERROR;
         }
     }
     return CKV_OK;
 }
 
-bool ckv_view_plan_may_prepare(uint64_t epoch, uint64_t held_id, uint64_t id, uint64_t new_epoch)
+bool ckv_view_plan_may_prepare(uint64_t epoch, uint64_t held_id, uint64_t id, uint64_t new_epoch,
+                               uint64_t now_ms, uint64_t deadline_ms)
 {
-    /* one change at a time; a retry of the held one is fine; never go back in epochs */
-    return (held_id == 0 || held_id == id) && epoch < new_epoch;
+    /* one change at a time; a retry of the held one is fine; never go back in epochs; a
+     * prepare that waited past its deadline (this node was paused, or the message was
+     * stuck) belongs to a change that has already gone on without this node */
+    return (held_id == 0 || held_id == id) && epoch < new_epoch && now_ms <= deadline_ms;
 }
 
 bool ckv_view_plan_key_moves(const ckv_view_plan *p, const char *key, size_t len)

@@ -27,16 +27,26 @@ typedef struct ckv_view_plan {
 int ckv_view_plan_init(ckv_view_plan *p, const ckv_shard_map *old_map, const char *coordinator,
                        const ckv_view *new_view, long rf, char *err, size_t errlen);
 
+/* What stops a change from going on: a node of the new view that did not finish the
+ * phase (node >= 0, an index into p->nodes), or an old shard none of whose replicas
+ * answered (shard >= 1). */
+typedef struct ckv_plan_gap {
+    int node;
+    uint32_t shard;
+} ckv_plan_gap;
+
 /* Given which of p->nodes answered (ok[i]), decides whether the change can go on: every
  * node of the new view must have answered, and when need_old_shards, every old shard
- * must have at least one replica that answered. CKV_ERROR with err naming what is
- * missing ("shard 2 has no reachable replica", "new member a:p is unreachable"). */
+ * must have at least one replica that answered. CKV_ERROR with gap saying what is
+ * missing (the first new member, else the first shard). */
 int ckv_view_plan_check_reachable(const ckv_view_plan *p, const bool *ok, bool need_old_shards,
-                                  char *err, size_t errlen);
+                                  ckv_plan_gap *gap);
 
 /* Whether a participant at node epoch `epoch`, holding a prepared change `held_id` (0 for
- * none), may prepare change `id` moving to new_epoch. */
-bool ckv_view_plan_may_prepare(uint64_t epoch, uint64_t held_id, uint64_t id, uint64_t new_epoch);
+ * none), may prepare change `id` moving to new_epoch, at wall-clock now_ms, when the
+ * coordinator gave up waiting for this prepare at deadline_ms. */
+bool ckv_view_plan_may_prepare(uint64_t epoch, uint64_t held_id, uint64_t id, uint64_t new_epoch,
+                               uint64_t now_ms, uint64_t deadline_ms);
 
 /* True when the key's shard id differs between the old and new map. */
 bool ckv_view_plan_key_moves(const ckv_view_plan *p, const char *key, size_t len);

@@ -68,33 +68,43 @@ static void test_reachability(void **state)
     ckv_view nv = view_of("10.0.0.1:1,10.0.0.2:1,10.0.0.5:1,10.0.0.6:1");
     ckv_view_plan p;
     char err[128];
+    ckv_plan_gap gap;
     assert_int_equal(ckv_view_plan_init(&p, &old, "10.0.0.1:1", &nv, 2, err, sizeof(err)), CKV_OK);
     /* nodes: .1 .2 .3 .4 (old) .5 .6 (new) */
     bool all[6] = {true, true, true, true, true, true};
-    assert_int_equal(ckv_view_plan_check_reachable(&p, all, true, err, sizeof(err)), CKV_OK);
+    assert_int_equal(ckv_view_plan_check_reachable(&p, all, true, &gap), CKV_OK);
     bool one_old_replica_down[6] = {true, true, false, true, true, true};
-    assert_int_equal(
-        ckv_view_plan_check_reachable(&p, one_old_replica_down, true, err, sizeof(err)), CKV_OK);
+    assert_int_equal(ckv_view_plan_check_reachable(&p, one_old_replica_down, true, &gap), CKV_OK);
     bool old_shard_down[6] = {true, true, false, false, true, true};
-    assert_int_equal(ckv_view_plan_check_reachable(&p, old_shard_down, true, err, sizeof(err)),
-                     CKV_ERROR);
-    assert_non_null(strstr(err, "shard 2"));
-    assert_int_equal(ckv_view_plan_check_reachable(&p, old_shard_down, false, err, sizeof(err)),
-                     CKV_OK);
+    assert_int_equal(ckv_view_plan_check_reachable(&p, old_shard_down, true, &gap), CKV_ERROR);
+    assert_int_equal(gap.node, -1);
+    assert_int_equal(gap.shard, 2);
+    assert_int_equal(ckv_view_plan_check_reachable(&p, old_shard_down, false, &gap), CKV_OK);
     bool new_down[6] = {true, true, true, true, true, false};
-    assert_int_equal(ckv_view_plan_check_reachable(&p, new_down, false, err, sizeof(err)),
-                     CKV_ERROR);
-    assert_non_null(strstr(err, "10.0.0.6:1"));
+    assert_int_equal(ckv_view_plan_check_reachable(&p, new_down, false, &gap), CKV_ERROR);
+    assert_int_equal(gap.node, 5);
+    assert_string_equal(p.nodes.addrs[gap.node], "10.0.0.6:1");
+    /* an old member that is also new (.1) and stopped answering is named, not a shard */
+    bool old_and_new_down[6] = {false, true, true, true, true, true};
+    assert_int_equal(ckv_view_plan_check_reachable(&p, old_and_new_down, true, &gap), CKV_ERROR);
+    assert_int_equal(gap.node, 0);
 }
 
 static void test_may_prepare(void **state)
 {
     (void)state;
-    assert_true(ckv_view_plan_may_prepare(3, 0, 77, 4));
-    assert_true(ckv_view_plan_may_prepare(3, 77, 77, 4));
-    assert_false(ckv_view_plan_may_prepare(3, 76, 77, 4)); /* another change holds the node */
-    assert_false(ckv_view_plan_may_prepare(4, 0, 77, 4));  /* not newer than what is in force */
-    assert_true(ckv_view_plan_may_prepare(0, 0, 9, 4));    /* a new node starts at epoch 0 */
+    assert_true(ckv_view_plan_may_prepare(3, 0, 77, 4, 1000, 2000));
+    assert_true(ckv_view_plan_may_prepare(3, 77, 77, 4, 1000, 2000));
+    /* another change holds the node */
+    assert_false(ckv_view_plan_may_prepare(3, 76, 77, 4, 1000, 2000));
+    /* not newer than what is in force */
+    assert_false(ckv_view_plan_may_prepare(4, 0, 77, 4, 1000, 2000));
+    /* a new node starts at epoch 0 */
+    assert_true(ckv_view_plan_may_prepare(0, 0, 9, 4, 1000, 2000));
+    /* the coordinator stopped waiting for this prepare: the change went on without us */
+    assert_true(ckv_view_plan_may_prepare(3, 0, 77, 4, 2000, 2000));
+    assert_false(ckv_view_plan_may_prepare(3, 0, 77, 4, 2001, 2000));
+    assert_false(ckv_view_plan_may_prepare(3, 77, 77, 4, 2001, 2000));
 }
 
 static void test_growth_moves_about_a_third(void **state)
