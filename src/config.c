@@ -288,10 +288,8 @@ static int parse_secret(const struct cfg_var *var, const char *value, ckv_config
 /* Rules that involve more than one variable; run once every row is read. */
 static int check_cross(const ckv_config *cfg, char *err, size_t errlen)
 {
-    if (ckv_view_index_of(&cfg->view, cfg->address) < 0) {
-        set_err(err, errlen, "ADDRESS %s is not in VIEW", cfg->address);
-        return CKV_ERROR;
-    }
+    /* an ADDRESS outside VIEW is not an error: the node starts as a standby that a view
+     * change can add */
     if (cfg->repl_factor > cfg->view.n) {
         set_err(err, errlen, "REPL_FACTOR: %u is larger than the %u members of VIEW",
                 cfg->repl_factor, cfg->view.n);

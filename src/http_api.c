@@ -316,9 +316,9 @@ static void key_delete(ckv_node *n, struct evhttp_request *req, const char *key,
 /* Readiness (SPEC 5): every replica's counter of the context is reflected here. */
 static bool key_op_ready(const ckv_node *n, const ckv_context *ctx, enum key_op op)
 {
-    if (n->bootstrapping || ctx->epoch > n->map.epoch)
+    if (!n->view_confirmed || !n->has_base || n->bootstrapping || ctx->epoch > n->map.epoch)
         return false;
-    if (n->frozen && op != OP_GET)
+    if ((n->frozen || n->counter_pending) && op != OP_GET)
         return false;
     uint32_t first = ckv_shard_map_first_replica(&n->map, n->my_shard);
     return ckv_vclock_covers(&n->clock, &ctx->clock, first, n->map.rf);
@@ -456,6 +456,19 @@ static void handle_key(ckv_node *n, struct evhttp_request *req, const char *raw,
         free(key);
 }
 
+/* Shard answers come from this node's view, which must be the one in force: until it is
+ * confirmed (membership.c) the request waits; re-dispatched, it runs again from the
+ * start. True when it was parked (or answered 503). */
+static bool wait_for_view(ckv_node *n, struct evhttp_request *req, uint64_t deadline)
+{
+    if (n->view_confirmed)
+        return false;
+    ckv_context ctx;
+    ckv_request_context(n, req, &ctx);
+    wait_or_give_up(n, req, deadline, &ctx);
+    return true;
+}
+
 static void reply_simple(ckv_node *n, struct evhttp_request *req, const char *head,
                          ckv_sbuf *fields)
 {
@@ -474,12 +487,14 @@ static void reply_simple(ckv_node *n, struct evhttp_request *req, const char *he
     ckv_reply(n, req, 200, &out);
 }
 
-static void handle_key_count(ckv_node *n, struct evhttp_request *req)
+static void handle_key_count(ckv_node *n, struct evhttp_request *req, uint64_t deadline)
 {
     if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
         reply_not_allowed(n, req, "GET");
         return;
     }
+    if (wait_for_view(n, req, deadline))
+        return;
     ckv_sbuf f;
     ckv_sbuf_init(&f);
     ckv_sbuf_adds(&f, ",\"key-count\":");
@@ -490,12 +505,14 @@ static void handle_key_count(ckv_node *n, struct evhttp_request *req)
     ckv_sbuf_free(&f);
 }
 
-static void handle_shards(ckv_node *n, struct evhttp_request *req)
+static void handle_shards(ckv_node *n, struct evhttp_request *req, uint64_t deadline)
 {
     if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
         reply_not_allowed(n, req, "GET");
         return;
     }
+    if (wait_for_view(n, req, deadline))
+        return;
     ckv_sbuf f;
     ckv_sbuf_init(&f);
     ckv_sbuf_adds(&f, ",\"shards\":[");
@@ -523,12 +540,15 @@ static uint64_t parse_shard_id(const char *s, size_t len)
     return v;
 }
 
-static void handle_shard(ckv_node *n, struct evhttp_request *req, const char *id, size_t len)
+static void handle_shard(ckv_node *n, struct evhttp_request *req, const char *id, size_t len,
+                         uint64_t deadline)
 {
     if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
         reply_not_allowed(n, req, "GET");
         return;
     }
+    if (wait_for_view(n, req, deadline))
+        return;
     uint64_t shard = parse_shard_id(id, len);
     if (!ckv_shard_map_has_shard(&n->map, shard)) {
         ckv_context ctx;
@@ -581,11 +601,11 @@ void ckv_http_dispatch(ckv_node *n, struct evhttp_request *req, uint64_t deadlin
     if (len >= kp && memcmp(uri, KEYS_PREFIX, kp) == 0 && (len == kp || uri[kp] == '/'))
         handle_key(n, req, uri + kp + (len > kp), len - kp - (len > kp), deadline_ms);
     else if (path_is(uri, len, "/kv-store/key-count"))
-        handle_key_count(n, req);
+        handle_key_count(n, req, deadline_ms);
     else if (path_is(uri, len, "/kv-store/shards"))
-        handle_shards(n, req);
+        handle_shards(n, req, deadline_ms);
     else if (len > strlen(SHARDS_PREFIX) && memcmp(uri, SHARDS_PREFIX, strlen(SHARDS_PREFIX)) == 0)
-        handle_shard(n, req, uri + strlen(SHARDS_PREFIX), len - strlen(SHARDS_PREFIX));
+        handle_shard(n, req, uri + strlen(SHARDS_PREFIX), len - strlen(SHARDS_PREFIX), deadline_ms);
     else if (path_is(uri, len, "/kv-store/view-change"))
         evhttp_request_get_command(req) == EVHTTP_REQ_PUT ? ckv_view_change_client(n, req)
                                                           : reply_not_allowed(n, req, "PUT");
@@ -603,7 +623,9 @@ void ckv_http_dispatch(ckv_node *n, struct evhttp_request *req, uint64_t deadlin
 void ckv_http_gencb(struct evhttp_request *req, void *arg)
 {
     ckv_node *n = arg;
-    n->cur_start = (double)ckv_now_ms() / 1000.0;
+    uint64_t now = ckv_now_ms();
+    n->cur_start = (double)now / 1000.0;
+    ckv_membership_check_stall(n, now);
     if (!ckv_conn_admit(n, req)) {
         ckv_context ctx = {.epoch = n->map.epoch};
         ckv_vclock_init(&ctx.clock, n->map.view.n);

@@ -148,23 +148,32 @@ static void handle_replicate(ckv_node *n, struct evhttp_request *req)
     reply_clock(n, req);
 }
 
-/* What the asker lacks: versions whose dot its clock does not cover. */
+typedef struct sync_asker {
+    ckv_vclock clock;
+    bool wants_base; /* it joined this epoch late and lacks the state the epoch began with */
+} sync_asker;
+
+/* What the asker lacks: versions whose dot its clock does not cover, and the base
+ * versions when it asked for them. */
 static bool version_not_covered(const ckv_version *v, const void *arg)
 {
-    const ckv_vclock *c = arg;
-    return v->origin != CKV_ORIGIN_BASE && !(v->origin < c->n && v->seq <= c->c[v->origin]);
+    const sync_asker *a = arg;
+    if (v->origin == CKV_ORIGIN_BASE)
+        return a->wants_base;
+    return !(v->origin < a->clock.n && v->seq <= a->clock.c[v->origin]);
 }
 
 /* Answers with the versions the asker's clock does not cover, from cursor on, cut at
  * CKV_BATCH_SOFT_BYTES; cursor 0 in the reply means done. */
-static void sync_answer(ckv_node *n, struct evhttp_request *req, const ckv_vclock *asker,
+static void sync_answer(ckv_node *n, struct evhttp_request *req, const sync_asker *asker,
                         uint64_t cursor, uint64_t gen)
 {
     uint64_t restart = 0;
     if (cursor != 0 && gen != ckv_store_generation(n->store))
         cursor = 0, restart = 1; /* the table was rebuilt: slots moved, start over */
     uint32_t first = ckv_shard_map_first_replica(&n->map, n->my_shard);
-    bool behind = !ckv_vclock_covers(asker, &n->clock, first, n->map.rf);
+    bool behind =
+        asker->wants_base || !ckv_vclock_covers(&asker->clock, &n->clock, first, n->map.rf);
     ckv_sbuf b;
     ckv_sbuf_init(&b);
     ckv_sbuf_adds(&b, "{\"versions\":[");
@@ -191,9 +200,11 @@ static void handle_sync(ckv_node *n, struct evhttp_request *req)
     json_t *msg = shard_message(n, req, &from);
     if (msg == NULL)
         return;
-    ckv_vclock asker;
-    uint64_t cursor, gen;
-    if (ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->map.view.n, &asker) !=
+    sync_asker asker;
+    uint64_t cursor, gen, wants_base = 0;
+    ckv_json_get_u64(msg, "want-base", &wants_base); /* absent: it has the base */
+    asker.wants_base = wants_base != 0;
+    if (ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->map.view.n, &asker.clock) !=
             CKV_OK ||
         ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK ||
         ckv_json_get_u64(msg, "gen", &gen) != CKV_OK) {
@@ -203,7 +214,7 @@ static void handle_sync(ckv_node *n, struct evhttp_request *req)
     }
     json_decref(msg);
     if (cursor == 0) /* the asker's own word on what it holds of this node's writes */
-        n->repl[from].acked = asker.c[n->self];
+        n->repl[from].acked = asker.clock.c[n->self];
     sync_answer(n, req, &asker, cursor, gen);
     ckv_repl_push_all(n);
 }
@@ -218,7 +229,11 @@ void ckv_internal_dispatch(ckv_node *n, struct evhttp_request *req, const char *
         reply_internal_error(n, req, 403, "Forbidden");
         return;
     }
-    if (!caller_is_member(n, req)) {
+    const char *q = strchr(path, '?');
+    size_t len = q != NULL ? (size_t)(q - path) : strlen(path);
+    /* which view this node holds: asked by nodes that are not members (yet) too */
+    bool view_question = len == 4 && memcmp(path, "view", 4) == 0;
+    if (!view_question && !caller_is_member(n, req)) {
         if (is_stale_sync(n, req, path))
             reply_stale_epoch(n, req);
         else
@@ -230,9 +245,9 @@ void ckv_internal_dispatch(ckv_node *n, struct evhttp_request *req, const char *
         reply_internal_error(n, req, 405, "Method not allowed");
         return;
     }
-    const char *q = strchr(path, '?');
-    size_t len = q != NULL ? (size_t)(q - path) : strlen(path);
-    if (len == 9 && memcmp(path, "replicate", 9) == 0)
+    if (view_question)
+        ckv_membership_serve(n, req);
+    else if (len == 9 && memcmp(path, "replicate", 9) == 0)
         handle_replicate(n, req);
     else if (len == 4 && memcmp(path, "sync", 4) == 0)
         handle_sync(n, req);

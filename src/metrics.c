@@ -153,18 +153,27 @@ void ckv_metrics_serve(ckv_node *n, struct evhttp_request *req)
 
 void ckv_health_serve(ckv_node *n, struct evhttp_request *req)
 {
-    bool serving = n->self >= 0 && !n->bootstrapping && !n->shutting_down;
+    bool serving = n->self >= 0 && n->view_confirmed && n->has_base && !n->bootstrapping &&
+                   !n->counter_pending && !n->shutting_down;
+    const char *status = serving ? "ok" : "unavailable";
+    if (n->self < 0 && !n->shutting_down)
+        status = "standby"; /* not a member: forwards requests, a view change can add it */
     ckv_sbuf b;
     ckv_sbuf_init(&b);
-    ckv_sbuf_adds(&b, serving ? "{\"status\":\"ok\"" : "{\"status\":\"unavailable\"");
+    ckv_sbuf_adds(&b, "{\"status\":");
+    ckv_sbuf_add_json_str(&b, status, strlen(status));
     ckv_sbuf_adds(&b, ",\"address\":");
     ckv_sbuf_add_json_str(&b, n->cfg.address, strlen(n->cfg.address));
     ckv_sbuf_adds(&b, ",\"view-epoch\":");
     ckv_sbuf_add_u64(&b, n->map.epoch);
     ckv_sbuf_adds(&b, ",\"shard-id\":");
     ckv_sbuf_add_u64(&b, n->my_shard);
+    ckv_sbuf_adds(&b, ",\"view-confirmed\":");
+    ckv_sbuf_adds(&b, n->view_confirmed ? "true" : "false");
     ckv_sbuf_adds(&b, ",\"bootstrapping\":");
-    ckv_sbuf_adds(&b, n->bootstrapping ? "true" : "false");
+    ckv_sbuf_adds(&b, n->bootstrapping || !n->has_base ? "true" : "false");
+    ckv_sbuf_adds(&b, ",\"writes-wait-for-replicas\":");
+    ckv_sbuf_adds(&b, n->counter_pending ? "true" : "false");
     ckv_sbuf_addc(&b, '}');
     ckv_reply(n, req, serving ? 200 : 503, &b);
 }

@@ -154,8 +154,12 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     ckv_node *n = arg;
+    uint64_t now = ckv_now_ms();
+    ckv_membership_check_stall(n, now);
+    n->membership.last_tick_ms = now;
     return_free_memory(n);
     ckv_conn_sweep(n);
+    ckv_membership_tick(n);
     ckv_repl_tick(n);
     ckv_view_change_tick(n);
 }
@@ -188,11 +192,28 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 void ckv_node_set_map(ckv_node *n, const ckv_shard_map *map)
 {
     n->map = *map;
+    n->map_gen++;
     n->self = ckv_view_index_of(&map->view, n->cfg.address);
     n->my_shard = n->self >= 0 ? ckv_shard_map_shard_of_member(map, (uint32_t)n->self) : 0;
     ckv_vclock_init(&n->clock, map->view.n);
     ckv_wlog_reset(n->wlog, 0);
     memset(n->repl, 0, sizeof(n->repl));
+}
+
+void ckv_node_adopt_view(ckv_node *n, const ckv_shard_map *map)
+{
+    ckv_store_clear(n->store);
+    ckv_node_set_map(n, map);
+    n->view_confirmed = true;
+    n->membership.round++;
+    n->membership.pending = 0;
+    /* the replicas of this epoch hold its base state; a node that did not take part in
+     * the change must fetch it (with a single replica there is nobody to fetch from) */
+    n->has_base = map->epoch == 0 || map->rf <= 1 || n->self < 0;
+    log_info("now at epoch %llu: %s", (unsigned long long)map->epoch,
+             n->self >= 0 ? "member, catching up from its replicas" : "standby (not a member)");
+    ckv_repl_begin_catch_up(n);
+    ckv_node_wake(n);
 }
 
 static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
@@ -333,15 +354,15 @@ ckv_node *ckv_node_new(const ckv_config *cfg)
     if (n->base == NULL || n->store == NULL || n->wlog == NULL)
         goto fail;
     ckv_node_set_map(n, &map);
+    n->has_base = true; /* epoch 0 starts empty */
     if (make_pool(n) != CKV_OK || make_events(n) != CKV_OK || listen_http(n) != CKV_OK)
         goto fail;
-    if (cfg->repl_factor > 1) {
-        /* learn this node's own write counter from its replicas before writing again,
-         * so a restarted node never reuses a (node, seq) dot they already hold */
-        n->bootstrapping = true;
-        n->bootstrap_deadline_ms = ckv_now_ms() + cfg->causal_timeout_ms;
-        ckv_repl_pull_now(n);
-    }
+    if (n->self < 0)
+        log_info("%s is not in VIEW: starting as a standby (requests are forwarded to the "
+                 "members; a view change can add this node)",
+                 cfg->address);
+    ckv_membership_tick(n); /* which view is in force: ask the other members at once */
+    ckv_repl_begin_catch_up(n);
     return n;
 fail:
     ckv_node_free(n);

@@ -15,7 +15,7 @@
 typedef struct repl_call {
     ckv_node *n;
     uint32_t peer;
-    uint64_t epoch;
+    uint64_t map_gen; /* peer indexes into the map of that generation */
 } repl_call;
 
 static repl_call *repl_call_new(ckv_node *n, uint32_t peer)
@@ -24,15 +24,15 @@ static repl_call *repl_call_new(ckv_node *n, uint32_t peer)
     if (c != NULL) {
         c->n = n;
         c->peer = peer;
-        c->epoch = n->map.epoch;
+        c->map_gen = n->map_gen;
     }
     return c;
 }
 
-/* True when the reply belongs to the node's current epoch and the node keeps going. */
+/* True when the reply belongs to the node's current map and the node keeps going. */
 static bool repl_call_current(const repl_call *c)
 {
-    return !c->n->shutting_down && c->epoch == c->n->map.epoch && c->n->self >= 0;
+    return !c->n->shutting_down && c->map_gen == c->n->map_gen && c->n->self >= 0;
 }
 
 bool ckv_repl_apply(ckv_node *n, ckv_version *v)
@@ -126,19 +126,42 @@ void ckv_repl_push_all(ckv_node *n)
     push_peer(n, peer);
 }
 
+/* Reads wait for the first replica's full answer (or the causal timeout, when the node
+ * holds the epoch's base state); writes wait until every replica has answered, since
+ * the one that did not may hold writes of this node that the others lack, and a write
+ * that reused one of their dots would be taken for it and lost. */
 static void bootstrap_check(ckv_node *n)
 {
-    if (!n->bootstrapping)
+    if (!n->bootstrapping && !n->counter_pending)
         return;
-    bool all = true;
+    bool all = true, any = false;
     FOR_EACH_SHARD_PEER(n, peer)
-    all = all && n->repl[peer].synced_once;
-    if (all || ckv_now_ms() >= n->bootstrap_deadline_ms) {
+    {
+        all = all && n->repl[peer].synced_once;
+        any = any || n->repl[peer].synced_once;
+    }
+    if (n->bootstrapping && (any || (n->has_base && ckv_now_ms() >= n->bootstrap_deadline_ms))) {
         n->bootstrapping = false;
-        log_info("caught up with replicas: own counter at %llu",
+        log_info("serving reads: %s", any ? "caught up with a replica"
+                                          : "no replica answered within the causal timeout");
+        ckv_node_wake(n);
+    }
+    if (n->counter_pending && all) {
+        n->counter_pending = false;
+        log_info("serving writes: every replica answered; own counter at %llu",
                  (unsigned long long)n->clock.c[n->self]);
         ckv_node_wake(n);
     }
+}
+
+void ckv_repl_begin_catch_up(ckv_node *n)
+{
+    bool replicated = n->self >= 0 && n->map.rf > 1;
+    n->bootstrapping = replicated;
+    n->counter_pending = replicated;
+    n->bootstrap_deadline_ms = ckv_now_ms() + n->cfg.causal_timeout_ms;
+    if (replicated)
+        ckv_repl_pull_now(n);
 }
 
 static void sync_peer(ckv_node *n, uint32_t peer);
@@ -151,6 +174,10 @@ static void sync_complete(ckv_node *n, ckv_repl_peer *rp)
     ckv_vclock_merge(&n->clock, &rp->sync_target);
     if (n->clock.c[n->self] != own_before) /* learnt after a restart: continue from there */
         ckv_wlog_reset(n->wlog, n->clock.c[n->self]);
+    if (!rp->synced_once && !n->has_base) {
+        n->has_base = true; /* that first full answer carried the base state too */
+        log_info("received the base state of epoch %llu", (unsigned long long)n->map.epoch);
+    }
     rp->synced_once = true;
     if (!ckv_vclock_leq(&n->clock, &before))
         ckv_node_wake(n);
@@ -187,9 +214,7 @@ static int sync_merge_reply(ckv_node *n, ckv_repl_peer *rp, json_t *msg)
 }
 
 /* A replica answered that a view change happened while this node was away (it restarted
- * with the VIEW it was started with). The versions this node holds belong to the old
- * epoch, which the change already collected: drop them, join the view in force and
- * catch up from the new shard's replicas (or, if no longer a member, proxy). */
+ * with the VIEW it was started with): join the view in force. */
 static bool learn_newer_view(ckv_node *n, const char *body, size_t len)
 {
     json_t *msg = ckv_json_parse_message(body, len);
@@ -207,14 +232,7 @@ static bool learn_newer_view(ckv_node *n, const char *body, size_t len)
         return false;
     log_warn("a view change to epoch %llu happened while this node was away; joining it",
              (unsigned long long)epoch);
-    ckv_store_clear(n->store);
-    ckv_node_set_map(n, &map);
-    if (n->self >= 0 && map.rf > 1) {
-        n->bootstrapping = true;
-        n->bootstrap_deadline_ms = ckv_now_ms() + n->cfg.causal_timeout_ms;
-        ckv_repl_pull_now(n);
-    }
-    ckv_node_wake(n);
+    ckv_node_adopt_view(n, &map);
     return true;
 }
 
@@ -237,8 +255,7 @@ static void on_sync_reply(int status, const char *body, size_t len, void *arg)
         if (status == 200)
             log_warn("sync: bad reply from %s", n->map.view.addrs[c->peer]);
         rp->sync_cursor = 0;
-        rp->synced_once = true; /* unreachable peers do not hold up a restart */
-        bootstrap_check(n);
+        bootstrap_check(n); /* an unreachable replica holds up writes, not reads */
     } else if (rp->sync_cursor == 0) {
         n->metrics.anti_entropy_rounds++;
         sync_complete(n, rp);
@@ -266,6 +283,8 @@ static void sync_peer(ckv_node *n, uint32_t peer)
     ckv_sbuf_add_u64(&b, rp->sync_gen);
     ckv_sbuf_adds(&b, ",\"clock\":");
     ckv_json_add_clock_array(&b, &n->clock);
+    if (!n->has_base)
+        ckv_sbuf_adds(&b, ",\"want-base\":1");
     ckv_sbuf_addc(&b, '}');
     repl_call *c = repl_call_new(n, peer);
     if (c != NULL && !ckv_sbuf_failed(&b) &&

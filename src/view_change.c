@@ -558,6 +558,16 @@ void ckv_view_change_client(ckv_node *n, struct evhttp_request *req)
         reply_bad_change(n, req, err);
         return;
     }
+    if (!n->view_confirmed) {
+        free(c);
+        ckv_context ctx;
+        ckv_request_context(n, req, &ctx);
+        ckv_reply_error(n, req, 503,
+                        "View change failed: this node has not yet confirmed the view in force "
+                        "with the other members",
+                        &ctx);
+        return;
+    }
     if (n->vc->coord != NULL || n->vc->id != 0) {
         free(c);
         ckv_context ctx;
@@ -765,7 +775,11 @@ static void handle_commit(ckv_node *n, struct evhttp_request *req)
     if (vc->staged_lamport > n->lamport)
         n->lamport = vc->staged_lamport;
     vc->committed_id = vc->id;
-    n->bootstrapping = false; /* every replica of a new shard starts from the same base */
+    /* every replica of a new shard starts from the same base, with counters at zero */
+    n->bootstrapping = false;
+    n->counter_pending = false;
+    n->has_base = true;
+    n->view_confirmed = true;
     log_info("view change %llu committed here: epoch %llu, %s shard %u, %zu keys",
              (unsigned long long)vc->id, (unsigned long long)n->map.epoch,
              n->self >= 0 ? "member of" : "removed; was", (unsigned)n->my_shard,

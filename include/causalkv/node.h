@@ -4,7 +4,8 @@
  * everything it points to. Files: node.c (lifecycle, the housekeeping timer, parked
  * requests), http_api.c (client endpoints), proxy.c (forwarding to other shards),
  * replication.c (push and anti-entropy), internal_api.c (node-to-node endpoints),
- * view_change.c (the view-change protocol), metrics.c (/metrics, /healthz). */
+ * view_change.c (the view-change protocol), membership.c (which view is in force),
+ * metrics.c (/metrics, /healthz). */
 #ifndef CAUSALKV_NODE_H
 #define CAUSALKV_NODE_H
 
@@ -45,6 +46,17 @@ typedef struct ckv_conn_table {
     uint64_t last_sweep_ms;
 } ckv_conn_table;
 
+/* Confirming the view in force with the other members (membership.c). */
+typedef struct ckv_membership {
+    uint64_t round;        /* answers of older rounds are ignored */
+    uint32_t pending;      /* questions of this round not answered yet */
+    bool agreed, disputed; /* a member of this round holds the same view / another one */
+    bool answered;         /* some member of this round answered at all */
+    bool warned_split;     /* said once that another cluster shares members */
+    uint32_t next;         /* the member to ask next while confirmed */
+    uint64_t last_tick_ms; /* the housekeeping timer last ran (stall detection) */
+} ckv_membership;
+
 typedef struct ckv_parked ckv_parked;
 typedef struct ckv_view_change ckv_view_change;
 
@@ -64,6 +76,7 @@ typedef struct ckv_node {
     ckv_peer_pool *pool;
 
     ckv_shard_map map; /* the view in force */
+    uint64_t map_gen;  /* counts maps installed, so late replies to an older one are known */
     int self;          /* index of cfg.address in map.view, -1 when removed */
     uint32_t my_shard; /* 0 when removed */
     ckv_store *store;
@@ -71,8 +84,14 @@ typedef struct ckv_node {
     uint64_t lamport;
     ckv_wlog *wlog;
     ckv_repl_peer repl[CKV_VIEW_MAX];
-    bool bootstrapping; /* learning own counters from replicas after a (re)start */
+    /* What this node may serve. A restarted or newly joined node has lost its own write
+     * counter and perhaps the epoch's base state; it learns both from its replicas. */
+    bool view_confirmed;  /* the view in force: installed by a change, or agreed by peers */
+    bool has_base;        /* holds the state this epoch started from (every replica does) */
+    bool bootstrapping;   /* reads wait: no replica has answered a full sync yet */
+    bool counter_pending; /* writes wait: not every replica has told us our own counter */
     uint64_t bootstrap_deadline_ms;
+    ckv_membership membership;
 
     ckv_parked *parked; /* requests waiting for causal dependencies or a view change */
     uint32_t parked_count;
@@ -93,6 +112,10 @@ void ckv_node_free(ckv_node *n);
 /* Installs a shard map (start, or a committed view change): recomputes self/shard,
  * resets clocks, log and replication state. */
 void ckv_node_set_map(ckv_node *n, const ckv_shard_map *map);
+/* Joins a view learnt from a member (a change this node missed, or the view in force
+ * when its own was never confirmed): drops the store, which belongs to a view no longer
+ * in force, and catches up from the new shard's replicas. The view is confirmed. */
+void ckv_node_adopt_view(ckv_node *n, const ckv_shard_map *map);
 
 /* Parks req until progress (clock advance, epoch change, unfreeze) or the causal
  * timeout; then it is dispatched again from the start (or answered 503). */
@@ -120,6 +143,9 @@ void ckv_repl_on_local_write(ckv_node *n, ckv_version *v);
 void ckv_repl_tick(ckv_node *n);     /* from the housekeeping timer */
 void ckv_repl_pull_now(ckv_node *n); /* a request waits: ask the replicas at once */
 void ckv_repl_push_all(ckv_node *n);
+/* After a start or a new view: reads and writes wait until the replicas have told this
+ * node its own counter (and the epoch's base state when it lacks it). */
+void ckv_repl_begin_catch_up(ckv_node *n);
 /* Applies a version received from a peer (join + Lamport); true when installed. */
 bool ckv_repl_apply(ckv_node *n, ckv_version *v);
 
@@ -135,6 +161,13 @@ void ckv_conn_replied(ckv_node *n, struct evhttp_request *req);
 void ckv_conn_sweep(ckv_node *n);
 uint32_t ckv_conn_open(const ckv_node *n);
 void ckv_conn_free(ckv_node *n);
+
+/* membership.c */
+void ckv_membership_tick(ckv_node *n); /* from the housekeeping timer */
+void ckv_membership_unconfirm(ckv_node *n, const char *why);
+/* Unconfirms the view when the loop has not run for a while (SIGSTOP, starvation). */
+void ckv_membership_check_stall(ckv_node *n, uint64_t now_ms);
+void ckv_membership_serve(ckv_node *n, struct evhttp_request *req); /* /internal/view */
 
 /* metrics.c */
 void ckv_metrics_serve(ckv_node *n, struct evhttp_request *req);

@@ -26,6 +26,10 @@ class RejoinAfterViewChange(unittest.TestCase):
             st, _ = kv_put(a[i % 4], key, val)
             self.assertIn(st, (200, 201))
             values[key] = val
+        # a write is acknowledged before it is pushed to the other replica; wait until
+        # a[2] holds a[3]'s writes, or killing a[3] loses the last one (no durability)
+        for key in [k for k in values if int(k.split("-")[1]) % 4 == 3]:
+            poll(lambda: kv_get(a[2], key)[0] == 200, 5, msg="%s did not reach a[2]" % key)
         c.kill(3)  # a[3] misses the change
         # swap the shards' replica pairs: a[3] now shares its shard with a[0]
         new_view = [a[2], a[3], a[0], a[1]]

@@ -562,9 +562,6 @@ class ProcessLifecycle(CkvTestCase):
         b = "127.0.0.11:%d" % PORT
         c = "127.0.0.12:%d" % PORT
         cases = [
-            ("ADDRESS not in VIEW", {"ADDRESS": a, "VIEW": b}, ("ADDRESS", "VIEW")),
-            ("ADDRESS not in VIEW of 2", {"ADDRESS": a, "VIEW": b + "," + c},
-             ("ADDRESS", "VIEW")),
             ("REPL_FACTOR=0", {"ADDRESS": a, "VIEW": a, "REPL_FACTOR": "0"}, ("REPL_FACTOR",)),
             ("REPL_FACTOR=-1", {"ADDRESS": a, "VIEW": a, "REPL_FACTOR": "-1"},
              ("REPL_FACTOR",)),

@@ -1,0 +1,231 @@
+/* membership.c — which view is in force: confirming this node's view with the other
+ * members before serving from it, and learning a newer view from them.
+ *
+ * A node starts from the VIEW it was given, unconfirmed: it may have been started early
+ * with a view that is not in force yet, or have missed view changes while it was down.
+ * Until its view is confirmed it serves nothing from its own store (such requests wait,
+ * then answer 503); requests for other shards are still forwarded, and the owner judges
+ * them by its own view. Every housekeeping tick it asks each other member of its view
+ * which view that member holds:
+ *  - a confirmed member at a later epoch, or at the same epoch with another view: this
+ *    node adopts that view (as a member, or as a standby if it is not in it);
+ *  - a confirmed member with the same view: confirmed;
+ *  - a round in which some member agreed and none disagreed: confirmed (the members of a
+ *    fresh cluster all start unconfirmed);
+ *  - a round in which no member answered at all: the VIEW as given is all there is to go
+ *    by (the first node of a cluster to start, or the only one left), so it is trusted.
+ * A view installed by a view change is confirmed. A confirmed node keeps asking one member
+ * per tick, so that a node that missed a change (down, paused or cut off) learns the view
+ * in force; and a stall of its event loop (the process was stopped) unconfirms its view,
+ * since the cluster may have changed meanwhile. */
+#include "causalkv/node.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "causalkv/log.h"
+
+#define STALL_MS 2000 /* the loop did not run for this long: the view may be stale */
+
+typedef struct probe_call {
+    ckv_node *n;
+    uint64_t round;
+    uint32_t member;
+} probe_call;
+
+static void confirm(ckv_node *n, const char *how)
+{
+    if (n->view_confirmed)
+        return;
+    n->view_confirmed = true;
+    log_info("view of epoch %llu confirmed (%s)%s", (unsigned long long)n->map.epoch, how,
+             n->self < 0 ? "; this node is a standby, not a member" : "");
+    ckv_node_wake(n);
+}
+
+void ckv_membership_unconfirm(ckv_node *n, const char *why)
+{
+    if (!n->view_confirmed)
+        return;
+    n->view_confirmed = false;
+    n->membership.round++; /* answers to an older round no longer count */
+    n->membership.pending = 0;
+    log_warn("%s: checking the view in force with the other members before serving", why);
+}
+
+static bool same_map(const ckv_shard_map *a, const ckv_shard_map *b)
+{
+    return a->epoch == b->epoch && a->rf == b->rf && ckv_view_equal(&a->view, &b->view);
+}
+
+/* Decodes a member's answer: its shard map and whether it is confirmed. */
+static int parse_answer(const char *body, size_t len, ckv_shard_map *map, bool *confirmed)
+{
+    json_t *msg = ckv_json_parse_message(body, len);
+    uint64_t epoch;
+    ckv_view view;
+    long rf;
+    char err[256];
+    int rc = msg != NULL && ckv_json_get_u64(msg, "epoch", &epoch) == CKV_OK &&
+                     ckv_view_change_body_parse(msg, &view, &rf, err, sizeof(err)) == CKV_OK &&
+                     ckv_shard_map_init(map, &view, rf, epoch, err, sizeof(err)) == CKV_OK
+                 ? CKV_OK
+                 : CKV_ERROR;
+    *confirmed = json_is_true(json_object_get(msg, "confirmed"));
+    json_decref(msg);
+    return rc;
+}
+
+static void take_answer(ckv_node *n, const char *member, const ckv_shard_map *theirs,
+                        bool their_confirmed)
+{
+    ckv_membership *m = &n->membership;
+    if (same_map(theirs, &n->map)) {
+        m->agreed = true;
+        if (their_confirmed)
+            confirm(n, member);
+        return;
+    }
+    bool newer = theirs->epoch > n->map.epoch;
+    if (their_confirmed && (newer || (theirs->epoch == n->map.epoch && !n->view_confirmed))) {
+        if (n->frozen)
+            return; /* a prepared view change decides first (commit, abort or timeout) */
+        log_warn("%s holds the view in force (epoch %llu, %u members, repl-factor %u); "
+                 "adopting it",
+                 member, (unsigned long long)theirs->epoch, (unsigned)theirs->view.n,
+                 (unsigned)theirs->rf);
+        ckv_node_adopt_view(n, theirs);
+        return;
+    }
+    if (theirs->epoch == n->map.epoch) {
+        m->disputed = true;
+        if (their_confirmed && n->view_confirmed && !m->warned_split) {
+            m->warned_split = true;
+            log_error("%s holds another view at the same epoch %llu: two clusters share "
+                      "members; fix their VIEW settings",
+                      member, (unsigned long long)n->map.epoch);
+        }
+    }
+}
+
+static void on_probe_reply(int status, const char *body, size_t len, void *arg)
+{
+    probe_call *pc = arg;
+    ckv_node *n = pc->n;
+    ckv_membership *m = &n->membership;
+    bool current = pc->round == m->round && !n->shutting_down;
+    ckv_shard_map theirs;
+    bool their_confirmed;
+    if (current && status == 200 && parse_answer(body, len, &theirs, &their_confirmed) == CKV_OK) {
+        m->answered = true;
+        char member[CKV_ADDR_MAX];
+        snprintf(member, sizeof(member), "%s", n->map.view.addrs[pc->member]);
+        take_answer(n, member, &theirs, their_confirmed);
+    }
+    /* take_answer may have adopted a view, which starts a new round */
+    if (current && pc->round == m->round && m->pending > 0 && --m->pending == 0) {
+        if (m->agreed && !m->disputed)
+            confirm(n, "the members that answered agree");
+        else if (!m->answered)
+            confirm(n, "no other member answered; going by VIEW as given");
+    }
+    free(pc);
+}
+
+static void build_question(const ckv_node *n, ckv_sbuf *b)
+{
+    ckv_sbuf_adds(b, "{\"epoch\":");
+    ckv_sbuf_add_u64(b, n->map.epoch);
+    ckv_sbuf_adds(b, ",\"repl-factor\":");
+    ckv_sbuf_add_u64(b, n->map.rf);
+    ckv_sbuf_adds(b, ",\"view\":");
+    ckv_json_add_view(b, &n->map.view);
+    ckv_sbuf_adds(b, ",\"confirmed\":");
+    ckv_sbuf_adds(b, n->view_confirmed ? "true}" : "false}");
+}
+
+static void ask(ckv_node *n, uint32_t member, const ckv_sbuf *question)
+{
+    probe_call *pc = malloc(sizeof(*pc));
+    if (pc == NULL)
+        return;
+    *pc = (probe_call){.n = n, .round = n->membership.round, .member = member};
+    if (ckv_peer_send(n->pool, n->map.view.addrs[member], EVHTTP_REQ_POST,
+                      CKV_INTERNAL_PREFIX "view", question->data, question->len,
+                      n->cfg.proxy_timeout_ms, 0, on_probe_reply, pc) == CKV_OK)
+        n->membership.pending++;
+    else
+        free(pc);
+}
+
+/* Unconfirmed: asks every other member at once (a new round when the last one is over). */
+static void ask_all(ckv_node *n, const ckv_sbuf *question)
+{
+    ckv_membership *m = &n->membership;
+    if (m->pending > 0)
+        return;
+    m->round++;
+    m->agreed = m->disputed = m->answered = false;
+    uint32_t others = 0;
+    for (uint32_t i = 0; i < n->map.view.n; i++) {
+        if ((int)i == n->self)
+            continue;
+        others++;
+        ask(n, i, question);
+    }
+    if (others == 0)
+        confirm(n, "this node is the whole view");
+}
+
+/* Confirmed: one member per tick, in turn, to hear of a newer view. */
+static void ask_one(ckv_node *n, const ckv_sbuf *question)
+{
+    ckv_membership *m = &n->membership;
+    if (m->pending > 0 || n->map.view.n == 0)
+        return;
+    uint32_t member = m->next++ % n->map.view.n;
+    if ((int)member == n->self)
+        member = m->next++ % n->map.view.n;
+    if ((int)member == n->self)
+        return;
+    m->round++;
+    m->agreed = m->disputed = m->answered = false;
+    ask(n, member, question);
+}
+
+void ckv_membership_tick(ckv_node *n)
+{
+    if (n->shutting_down)
+        return;
+    ckv_sbuf q;
+    ckv_sbuf_init(&q);
+    build_question(n, &q);
+    if (!ckv_sbuf_failed(&q)) {
+        if (n->view_confirmed)
+            ask_one(n, &q);
+        else
+            ask_all(n, &q);
+    }
+    ckv_sbuf_free(&q);
+}
+
+void ckv_membership_check_stall(ckv_node *n, uint64_t now_ms)
+{
+    uint64_t last = n->membership.last_tick_ms;
+    if (!n->view_confirmed || last == 0 || now_ms < last || now_ms - last < STALL_MS)
+        return;
+    n->membership.last_tick_ms = now_ms; /* once per stall */
+    char why[96];
+    snprintf(why, sizeof(why), "the event loop did not run for %llu ms (stopped or starved)",
+             (unsigned long long)(now_ms - last));
+    ckv_membership_unconfirm(n, why);
+    ckv_membership_tick(n);
+}
+
+void ckv_membership_serve(ckv_node *n, struct evhttp_request *req)
+{
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    build_question(n, &b);
+    ckv_reply(n, req, 200, &b);
+}
