@@ -235,6 +235,8 @@ class Model:
             self.past[w.id] = p
         return p
 
+    exempt = frozenset()
+
     def newer_seen(self, sess, key, r):
         """A write on key that session sess has seen and whose past holds r, or None."""
         s = self.seen[sess]
@@ -246,12 +248,15 @@ class Model:
                 continue
             j = bisect.bisect_right(sk[0], n) - 1
             # pasts grow along a session, so the last write <= n has the largest past
+            while j >= 0 and sk[1][j].op["i"] in self.exempt:
+                j -= 1
             if j >= 0:
                 x = sk[1][j]
                 if x is not r and self.past_of(x).has(r):
                     return x
         for x in self.by_key.get(key, ()):
-            if x.seq is None and x.id in s.loose and x is not r and self.past_of(x).has(r):
+            if x.seq is None and x.id in s.loose and x is not r and \
+                    x.op["i"] not in self.exempt and self.past_of(x).has(r):
                 return x
         return None
 
@@ -260,10 +265,12 @@ def op_has_ctx(op):
     return op.get("session") is not None
 
 
-def check_causal(ops):
+def check_causal(ops, exempt=()):
     """Session-causality violations plus unknown values / wrong keys / future reads.
-    Returns (violations, model)."""
+    exempt: op indices of writes the store may legitimately have lost (see check_final);
+    they are not used as evidence that an answer is stale. Returns (violations, model)."""
     m = Model(ops).build()
+    m.exempt = frozenset(exempt)
     out = []
     order = sorted(ops, key=lambda o: (o["t1"], o["i"]))
 
@@ -288,7 +295,8 @@ def check_causal(ops):
         if witness is None:
             # only the initial state explains the answer: any seen write on the key is newer
             s = m.seen[sess]
-            xs = [x for x in m.by_key.get(op["key"], ()) if s.has(x) and x.op is not op]
+            xs = [x for x in m.by_key.get(op["key"], ()) if s.has(x) and x.op is not op
+                  and x.op["i"] not in m.exempt]
             if not xs:
                 return True
             x = xs[-1]

@@ -224,6 +224,13 @@ class CausalRules(unittest.TestCase):
         self.assertEqual(len(v), 1)
         self.assertIn("across a view change", v[0].message)
 
+    def test_exempt_write_is_no_evidence(self):
+        h = H()
+        w = h.put("a", "x", "a1", 201)
+        h.get("a", "x", None)
+        v, _ = checker.check_causal(h.ops, exempt={w["i"]})
+        self.assertEqual(v, [])
+
     def test_overlapping_ops_in_a_session_are_malformed(self):
         h = H()
         h.put("a", "x", "a1", 201, t0=1, t1=5)
