@@ -11,26 +11,125 @@
  * Cap: a connection over MAX_CONNECTIONS is answered 503 at its first request and
  * closed. Slow clients: a connection with no request in progress and none completed for
  * HTTP_TIMEOUT_MS is shut down (an idle keep-alive one is closed by evhttp at that
- * point anyway, so only tricklers are caught). */
+ * point anyway, so only tricklers are caught).
+ *
+ * Framing: every byte read is also fed to a framing checker (http_framing.h) before
+ * evhttp parses it. On a framing error the connection is answered 400 and closed at once,
+ * and what it sent is dropped unparsed, so evhttp never acts on a request whose length
+ * it would have taken from the wrong header. */
 #include "causalkv/node.h"
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "causalkv/http_framing.h"
 #include "causalkv/log.h"
 
 #define SWEEP_MIN_INTERVAL_MS 50 /* at the cap, look for released ones at most this often */
 
+/* The framing check of one connection; its own allocation, since the input buffer's
+ * callback holds it while the table moves. */
+typedef struct conn_guard {
+    ckv_framing framing;
+    ckv_node *node;
+    struct bufferevent *bev;
+    struct evbuffer_cb_entry *entry;
+} conn_guard;
+
 struct ckv_conn {
     struct bufferevent *bev; /* our reference */
+    conn_guard *guard;       /* NULL when out of memory: the connection goes unchecked */
     uint64_t since_ms;       /* created, or the last request began or was answered */
     bool busy;               /* a request is being answered */
     bool refused;            /* over the cap when it was opened */
     int fd;                  /* its socket once conn_of has seen it, else -1 */
 };
+
+/* Answers 400 and closes. The reply goes straight to the socket when nothing else is
+ * waiting to be sent (it is small); otherwise evhttp is mid-reply and the connection is
+ * only closed. Input already read is dropped so that evhttp parses none of it. */
+static void refuse_framing(conn_guard *g, struct evbuffer *input)
+{
+    evutil_socket_t fd = bufferevent_getfd(g->bev);
+    g->node->metrics.bad_framing++;
+    log_debug("connection fd %d: bad request framing (%s); answering 400 and closing", (int)fd,
+              g->framing.error);
+    evbuffer_drain(input, evbuffer_get_length(input));
+    if (fd < 0)
+        return;
+    if (evbuffer_get_length(bufferevent_get_output(g->bev)) == 0) {
+        char body[160], reply[320];
+        int blen = snprintf(body, sizeof(body),
+                            "{\"message\":\"Error in request\",\"error\":\"Bad request "
+                            "framing: %s\",\"causal-context\":{}}",
+                            g->framing.error);
+        int rlen = snprintf(reply, sizeof(reply),
+                            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+                            "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+                            blen, body);
+        if (rlen > 0 && (size_t)rlen < sizeof(reply) &&
+            send(fd, reply, (size_t)rlen, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+            log_debug("connection fd %d: could not send the framing error", (int)fd);
+    }
+    shutdown(fd, SHUT_RDWR); /* evhttp sees the end and frees the connection */
+}
+
+static void on_input(struct evbuffer *input, const struct evbuffer_cb_info *info, void *arg)
+{
+    conn_guard *g = arg;
+    if (info->n_added == 0 || g->framing.error != NULL)
+        return;
+    /* reads append: the new bytes are the last n_added of the buffer */
+    struct evbuffer_ptr at;
+    if (evbuffer_ptr_set(input, &at, evbuffer_get_length(input) - info->n_added,
+                         EVBUFFER_PTR_SET) != 0)
+        return;
+    struct evbuffer_iovec vec[8];
+    size_t left = info->n_added;
+    while (left > 0) {
+        int n = evbuffer_peek(input, (ev_ssize_t)left, &at, vec, 8);
+        if (n <= 0)
+            return;
+        for (int i = 0; i < n && i < 8 && left > 0; i++) {
+            size_t len = vec[i].iov_len < left ? vec[i].iov_len : left;
+            if (ckv_framing_feed(&g->framing, vec[i].iov_base, len) != CKV_OK) {
+                refuse_framing(g, input);
+                return;
+            }
+            left -= len;
+            if (evbuffer_ptr_set(input, &at, len, EVBUFFER_PTR_ADD) != 0)
+                return;
+        }
+    }
+}
+
+static conn_guard *guard_new(ckv_node *n, struct bufferevent *bev)
+{
+    conn_guard *g = calloc(1, sizeof(*g));
+    if (g == NULL)
+        return NULL;
+    ckv_framing_init(&g->framing);
+    g->node = n;
+    g->bev = bev;
+    g->entry = evbuffer_add_cb(bufferevent_get_input(bev), on_input, g);
+    if (g->entry == NULL) {
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+static void guard_free(conn_guard *g)
+{
+    if (g == NULL)
+        return;
+    evbuffer_remove_cb_entry(bufferevent_get_input(g->bev), g->entry);
+    free(g);
+}
 
 static struct bufferevent *new_conn(struct event_base *base, void *arg)
 {
@@ -49,8 +148,11 @@ static struct bufferevent *new_conn(struct event_base *base, void *arg)
     }
     bufferevent_incref(bev);
     bool over_cap = t->len >= n->cfg.max_connections;
-    t->v[t->len] =
-        (struct ckv_conn){.bev = bev, .since_ms = ckv_now_ms(), .refused = over_cap, .fd = -1};
+    t->v[t->len] = (struct ckv_conn){.bev = bev,
+                                     .guard = guard_new(n, bev),
+                                     .since_ms = ckv_now_ms(),
+                                     .refused = over_cap,
+                                     .fd = -1};
     t->len++;
     return bev;
 }
@@ -74,6 +176,7 @@ void ckv_conn_sweep(ckv_node *n)
     for (size_t i = 0; i < t->len;) {
         struct ckv_conn *c = &t->v[i];
         if (released(c->bev)) {
+            guard_free(c->guard);
             bufferevent_decref(c->bev);
             *c = t->v[--t->len];
             if (c->fd >= 0 && (size_t)c->fd < t->fd_cap)
@@ -173,8 +276,10 @@ uint32_t ckv_conn_open(const ckv_node *n)
 
 void ckv_conn_free(ckv_node *n)
 {
-    for (size_t i = 0; i < n->conns.len; i++)
+    for (size_t i = 0; i < n->conns.len; i++) {
+        guard_free(n->conns.v[i].guard);
         bufferevent_decref(n->conns.v[i].bev);
+    }
     free(n->conns.v);
     free(n->conns.at_fd);
     memset(&n->conns, 0, sizeof(n->conns));

@@ -130,6 +130,10 @@ void ckv_metrics_serve(ckv_node *n, struct evhttp_request *req)
               "Requests answered 503 after the causal timeout.", "counter", m->causal_timeouts);
     add_gauge(&b, "causalkv_connections_refused_total", "Connections refused over the cap.",
               "counter", m->connections_refused);
+    add_gauge(&b, "causalkv_bad_framing_total",
+              "Requests answered 400 and closed for their framing (Content-Length, "
+              "Transfer-Encoding).",
+              "counter", m->bad_framing);
     add_gauge(&b, "causalkv_parked_requests", "Requests waiting now.", "gauge", n->parked_count);
     add_gauge(&b, "causalkv_client_connections", "Open inbound connections.", "gauge",
               ckv_conn_open(n));

@@ -28,6 +28,7 @@ typedef struct ckv_metrics {
     uint64_t causal_timeouts;
     uint64_t proxy_unavailable;
     uint64_t connections_refused;
+    uint64_t bad_framing; /* requests refused for their framing (and closed) */
 } ckv_metrics;
 
 void ckv_metrics_observe(ckv_metrics *m, enum ckv_endpoint ep, int status, double seconds);
