@@ -1,0 +1,304 @@
+"""HTTP/1.1 message framing (RFC 9112 section 6) on raw sockets, against one node.
+
+A request whose body length is ambiguous is a request-smuggling vector: the node must
+refuse it with 400 and close the connection (RFC 9112 6.3), promptly, and never act on
+it. The cases:
+
+  1 two Content-Length headers that disagree          -> 400, close, key not written
+  2 Content-Length together with chunked              -> 400, close, key not written
+  3 Transfer-Encoding whose final coding is not chunked -> 400/501, close, never a hang
+  4 Content-Length that is not a number ("abc", "-1", "1 2") -> 400, close; and not
+    1*DIGIT ("+18": strtoll-style parsers take it) -> 400, close
+  5 two identical, correct Content-Length headers     -> accepted (RFC 9112 6.3 allows it)
+  6 a well-formed chunked body                        -> accepted
+
+Every JSON reply carries "error" text (refusals); after every case the node is alive and
+a normal PUT/GET works. Each test starts its own node.
+
+Port 22200, node 127.0.0.240 (this file uses 127.0.0.240-244)."""
+
+import json
+import os
+import re
+import socket
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from ckvtest import (JSON_CT, CIDict, Cluster, CkvTestCase, keypath, kv_get,  # noqa: E402
+                     kv_put, split_addr)
+
+PORT = 22200
+FIRST_IP = 240
+PROMPT = 2.0  # a refusal must come within this (the node's HTTP_TIMEOUT_MS is 10 s)
+
+
+def assert_ports_free(test, addrs):
+    """Fail at once, saying why, when another process (another run of this file) already
+    listens on one of this file's addresses: its nodes would answer for ours."""
+    busy = []
+    for a in addrs:
+        host, port = a.rsplit(":", 1)
+        try:
+            socket.create_connection((host, int(port)), timeout=0.2).close()
+            busy.append(a)
+        except OSError:
+            pass
+    if busy:
+        test.fail("addresses already in use by another process (another run of this "
+                  "file?): %s" % busy)
+
+
+class Exchange:
+    """What came back on one connection: status (None if no reply), headers, body,
+    closed (the node closed after its reply), elapsed seconds to the reply."""
+
+    def __init__(self):
+        self.status = None
+        self.reason = ""
+        self.headers = CIDict()
+        self.body = b""
+        self.closed = False
+        self.reset = False
+        self.elapsed = None
+        self.extra = b""  # bytes after the first reply (a second reply = desync)
+
+    @property
+    def json(self):
+        if self.body and self.headers.get("content-type", "").startswith(JSON_CT):
+            try:
+                return json.loads(self.body.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                return None
+        return None
+
+    def __repr__(self):
+        return ("<status %r %r closed=%r reset=%r after %s s body %r extra %r>"
+                % (self.status, self.reason, self.closed, self.reset,
+                   None if self.elapsed is None else round(self.elapsed, 2),
+                   self.body[:200], self.extra[:200]))
+
+
+def raw_request(method, path, headers, body=b""):
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: ckv"]
+    lines += ["%s: %s" % (k, v) for k, v in headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def exchange(addr, data, timeout=PROMPT):
+    """Send data, read one reply and then wait (up to the same deadline) for the node to
+    close the connection. Never raises on timeout: the Exchange says what happened."""
+    ex = Exchange()
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    s = socket.create_connection(split_addr(addr), timeout=timeout)
+    try:
+        s.sendall(data)
+        buf = b""
+        need = None  # total bytes of the first reply once its headers are parsed
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            s.settimeout(left)
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                ex.reset = True
+                ex.closed = True
+                break
+            if not chunk:
+                ex.closed = True
+                break
+            buf += chunk
+            if need is None:
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    continue
+                lines = buf[:end].decode("latin-1").split("\r\n")
+                m = re.match(r"HTTP/1\.[01] (\d{3}) ?(.*)$", lines[0])
+                if not m:
+                    raise AssertionError("not an HTTP reply: %r" % buf[:200])
+                ex.status, ex.reason = int(m.group(1)), m.group(2)
+                ex.elapsed = time.monotonic() - t0
+                ex.headers = CIDict(tuple(x.strip() for x in ln.split(":", 1))
+                                    for ln in lines[1:] if ":" in ln)
+                need = end + 4 + int(ex.headers.get("content-length", "0") or 0)
+        if need is not None:
+            ex.body = buf[need - int(ex.headers.get("content-length", "0") or 0):need]
+            ex.extra = buf[need:]
+    finally:
+        s.close()
+    return ex
+
+
+BODY = b'{"value":"framed"}'
+
+
+def chunked(body, size=5):
+    return b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size])
+                    for i in range(0, len(body), size)) + b"0\r\n\r\n"
+
+
+class Framing(CkvTestCase):
+
+    def setUp(self):
+        assert_ports_free(self, ["127.0.0.%d:%d" % (FIRST_IP, PORT)])
+        self.cluster = Cluster(1, 1, PORT, first_ip=FIRST_IP, name="framing")
+        self.addr = self.cluster.addrs[0]
+        self.n = 0
+
+    def tearDown(self):
+        self.cluster.close_checked()
+
+    # ------------------------------------------------------------ helpers
+    def key(self, tag):
+        self.n += 1
+        return "fr-%s-%d" % (tag, self.n)
+
+    def assertRefused(self, ex, what, statuses=(400,)):
+        """A prompt refusal with one of `statuses`, then the connection closed, nothing
+        more on it; a JSON body has error text."""
+        self.assertIsNotNone(ex.status, "%s: no reply within %.0f s (the node waits for a "
+                             "body it should have refused): %r" % (what, PROMPT, ex))
+        self.assertIn(ex.status, statuses, "%s: %r" % (what, ex))
+        self.assertTrue(ex.closed, "%s: connection not closed after the %d reply: %r"
+                        % (what, ex.status, ex))
+        self.assertEqual(ex.extra, b"", "%s: more than one reply: %r" % (what, ex))
+        js = ex.json
+        if js is not None:
+            self.assertIsInstance(js, dict, "%s: %r" % (what, ex))
+            self.assertTrue(isinstance(js.get("error"), str) and js["error"],
+                            "%s: JSON reply without error text: %r" % (what, ex))
+
+    def assertNotWritten(self, key, what):
+        st, js = kv_get(self.addr, key)
+        self.assertEqual(st, 404, "%s: the refused request wrote %s: %r" % (what, key, js))
+
+    def assertNodeServes(self, what):
+        self.assertEqual(self.cluster.crashed(), [], "%s: the node died" % what)
+        k = self.key("after")
+        st, js = kv_put(self.addr, k, "ok")
+        self.assertEqual(st, 201, "%s: PUT afterwards: %r" % (what, js))
+        st, js = kv_get(self.addr, k)
+        self.assertEqual((st, js.get("value")), (200, "ok"), "%s: GET afterwards" % what)
+
+    # ------------------------------------------------------------ tests
+    def test_conflicting_content_lengths(self):
+        # both orders; only 2 bytes of body, so a node that believes "15" waits, and one
+        # that believes "2" would parse a truncated body
+        for first, second in (("15", "2"), ("2", "15")):
+            what = "Content-Length %s then %s" % (first, second)
+            k = self.key("dupcl")
+            ex = exchange(self.addr, raw_request(
+                "PUT", keypath(k), [("Content-Type", JSON_CT), ("Content-Length", first),
+                                    ("Content-Length", second)], b"{}"))
+            self.assertRefused(ex, what)
+            self.assertNotWritten(k, what)
+            self.assertNodeServes(what)
+
+    def test_conflicting_content_length_list(self):
+        # one header holding a list of different values ("15, 2") is the same conflict
+        k = self.key("clist")
+        ex = exchange(self.addr, raw_request(
+            "PUT", keypath(k), [("Content-Type", JSON_CT), ("Content-Length", "15, 2")],
+            b"{}"))
+        self.assertRefused(ex, "Content-Length: 15, 2")
+        self.assertNotWritten(k, "Content-Length: 15, 2")
+        self.assertNodeServes("Content-Length: 15, 2")
+
+    def test_content_length_and_chunked(self):
+        # a complete chunked body and a Content-Length that covers part of it: a node that
+        # honours either framing would accept something; RFC 9112 6.3 says refuse + close
+        body = chunked(BODY)
+        for hdrs in ([("Content-Length", str(len(body))), ("Transfer-Encoding", "chunked")],
+                     [("Transfer-Encoding", "chunked"), ("Content-Length", "3")]):
+            what = "headers %r" % (hdrs,)
+            k = self.key("clte")
+            ex = exchange(self.addr, raw_request("PUT", keypath(k),
+                                                 [("Content-Type", JSON_CT)] + hdrs, body))
+            self.assertRefused(ex, what)
+            self.assertNotWritten(k, what)
+            self.assertNodeServes(what)
+
+    def test_transfer_encoding_not_chunked(self):
+        # the final coding is not chunked: the length cannot be known (RFC 9112 6.3 item
+        # 4): 400 (or 501 for a coding the node does not implement), then close
+        for te, body in (("gzip", BODY), ("chunked, gzip", chunked(BODY)),
+                         ("identity", BODY), ("x-unknown", BODY)):
+            what = "Transfer-Encoding: %s" % te
+            k = self.key("te")
+            ex = exchange(self.addr, raw_request(
+                "PUT", keypath(k), [("Content-Type", JSON_CT), ("Transfer-Encoding", te)],
+                body))
+            self.assertRefused(ex, what, statuses=(400, 501))
+            self.assertNotWritten(k, what)
+            self.assertNodeServes(what)
+
+    def test_content_length_not_a_number(self):
+        for cl in ("abc", "-1", "1 2"):
+            what = "Content-Length: %r" % cl
+            k = self.key("clnan")
+            ex = exchange(self.addr, raw_request(
+                "PUT", keypath(k), [("Content-Type", JSON_CT), ("Content-Length", cl)],
+                BODY))
+            self.assertRefused(ex, what)
+            self.assertNotWritten(k, what)
+            self.assertNodeServes(what)
+
+    def test_content_length_not_digits(self):
+        # RFC 9112 8.6: Content-Length = 1*DIGIT; strtoll-style parsers accept these
+        for cl in ("+18", " 0x12", ""):
+            what = "Content-Length: %r" % cl
+            k = self.key("cldig")
+            ex = exchange(self.addr, raw_request(
+                "PUT", keypath(k), [("Content-Type", JSON_CT), ("Content-Length", cl)],
+                BODY))
+            self.assertRefused(ex, what)
+            self.assertNotWritten(k, what)
+            self.assertNodeServes(what)
+
+    def test_identical_content_lengths_accepted(self):
+        for hdrs in ([("Content-Length", str(len(BODY)))] * 2,):
+            what = "headers %r" % (hdrs,)
+            k = self.key("samecl")
+            ex = exchange(self.addr, raw_request(
+                "PUT", keypath(k), [("Content-Type", JSON_CT), ("Connection", "close")] + hdrs,
+                BODY))
+            self.assertEqual(ex.status, 201, "%s: %r" % (what, ex))
+            js = ex.json
+            self.assertIsInstance(js, dict, "%s: %r" % (what, ex))
+            self.assertEqual(js.get("message"), "Added successfully", "%s: %r" % (what, ex))
+            self.assertEqual(ex.extra, b"", "%s: more than one reply: %r" % (what, ex))
+            st, got = kv_get(self.addr, k)
+            self.assertEqual((st, got.get("value")), (200, "framed"), what)
+            self.assertNodeServes(what)
+
+    def test_single_content_length_baseline(self):
+        k = self.key("onecl")
+        ex = exchange(self.addr, raw_request(
+            "PUT", keypath(k), [("Content-Type", JSON_CT), ("Connection", "close"),
+                                ("Content-Length", str(len(BODY)))], BODY))
+        self.assertEqual(ex.status, 201, ex)
+        self.assertNodeServes("one Content-Length")
+
+    def test_chunked_body_accepted(self):
+        for size in (5, len(BODY)):
+            k = self.key("chunk")
+            what = "chunked body in %d-byte chunks" % size
+            ex = exchange(self.addr, raw_request(
+                "PUT", keypath(k), [("Content-Type", JSON_CT), ("Connection", "close"),
+                                    ("Transfer-Encoding", "chunked")], chunked(BODY, size)))
+            self.assertEqual(ex.status, 201, "%s: %r" % (what, ex))
+            self.assertEqual(ex.extra, b"", "%s: more than one reply: %r" % (what, ex))
+            st, got = kv_get(self.addr, k)
+            self.assertEqual((st, got.get("value")), (200, "framed"), what)
+            self.assertNodeServes(what)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
