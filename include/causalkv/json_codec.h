@@ -19,11 +19,6 @@
 #include "causalkv/store.h"
 #include "causalkv/vclock.h"
 
-typedef struct ckv_context {
-    uint64_t epoch;   /* epoch the clock belongs to */
-    ckv_vclock clock; /* n = the view size of the map it was parsed against */
-} ckv_context;
-
 typedef struct ckv_client_body {
     json_t *root;      /* owned; NULL when the body was empty */
     const char *value; /* "value" when it is a string (into root), else NULL */

@@ -31,6 +31,12 @@ bool ckv_vclock_covers(const ckv_vclock *local, const ckv_vclock *ctx, uint32_t 
 
 bool ckv_vclock_is_zero(const ckv_vclock *v);
 
+/* A client's causal context: what it has seen, in one epoch. */
+typedef struct ckv_context {
+    uint64_t epoch;   /* epoch the clock belongs to */
+    ckv_vclock clock; /* n = the view size of the map it was parsed against */
+} ckv_context;
+
 typedef struct ckv_deps {
     uint32_t refs;
     uint32_t n;

@@ -1,0 +1,111 @@
+/* replica.h — this node's causal state and every rule that changes it.
+ *
+ * A replica holds the view in force (shard map, this node's place in it), the store, the
+ * clock of this node's shard, the Lamport time and the log of this node's own writes.
+ * Nothing outside replica.c writes these fields; the glue reads them. The rules:
+ *  - epoch: causality holds within an epoch; a context of an older one counts as empty,
+ *    one of a newer epoch is not ready here;
+ *  - readiness: an operation runs only when ctx[r] <= clock[r] for every replica r of
+ *    this shard (and the serving gates below are open);
+ *  - local write: dot (self, clock[self] + 1), Lamport time above both this node's and the
+ *    key's current one, dependencies = the writer's context; the reply context gains the
+ *    dot;
+ *  - read: the reply context merges the version's dot and its dependencies;
+ *  - push: a peer's own write is applied only when it is the next of its origin, so
+ *    clock[origin] stays exact;
+ *  - anti-entropy: any version joins; once every chunk of a peer's answer is in, the clock
+ *    merges the peer's clock;
+ *  - a new epoch: a new map, clock and log at zero, the store replaced by the epoch's
+ *    base state (whose Lamport times are kept, so later writes still win).
+ * The join (store.c) orders versions of one key by (Lamport time, origin): commutative,
+ * associative and idempotent, so replicas that saw the same versions agree.
+ *
+ * Serving gates: what the node may serve at all, whatever the context says. */
+#ifndef CAUSALKV_REPLICA_H
+#define CAUSALKV_REPLICA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "causalkv/shard_map.h"
+#include "causalkv/store.h"
+#include "causalkv/vclock.h"
+#include "causalkv/wlog.h"
+
+typedef enum ckv_op { CKV_OP_GET, CKV_OP_PUT, CKV_OP_DELETE } ckv_op;
+
+/* What a peer's pushed version did (ckv_replica_apply_push). */
+typedef enum ckv_push_result {
+    CKV_PUSH_APPLIED,   /* the next write of its origin: applied, clock advanced */
+    CKV_PUSH_DUPLICATE, /* already reflected here */
+    CKV_PUSH_REFUSED,   /* a gap, or not the sender's own write: anti-entropy repairs */
+} ckv_push_result;
+
+typedef struct ckv_replica {
+    ckv_shard_map map; /* the view in force */
+    uint64_t map_gen;  /* counts maps installed, so late replies to an older one are known */
+    int self;          /* index of this node in map.view; -1 when not a member (standby) */
+    uint32_t shard;    /* this node's shard; 0 when not a member */
+    ckv_store *store;
+    ckv_vclock clock; /* writes of each replica of this shard reflected here, this epoch */
+    uint64_t lamport; /* the highest Lamport time seen */
+    ckv_wlog *wlog;   /* own recent writes, for pushing (kept when the shard has peers) */
+    /* serving gates */
+    bool view_confirmed;  /* the view in force: installed by a change, or agreed by peers */
+    bool has_base;        /* holds the state this epoch started from */
+    bool bootstrapping;   /* reads wait: no replica has answered a full sync yet */
+    bool counter_pending; /* writes wait: not every replica has told us our own counter */
+    bool writes_paused;   /* a view change is preparing */
+    char self_addr[CKV_ADDR_MAX];
+} ckv_replica;
+
+/* Starts at epoch 0 of map, empty, with every gate as a fresh start leaves it: the view
+ * unconfirmed, the (empty) base held, and, when the shard has other replicas, reads and
+ * writes waiting for them. CKV_NOMEM on allocation failure (free it anyway). */
+int ckv_replica_init(ckv_replica *r, const ckv_shard_map *map, const char *self_addr,
+                     size_t log_entries);
+void ckv_replica_free(ckv_replica *r);
+
+/* True when this node is a replica of its shard with other replicas to talk to. */
+bool ckv_replica_has_peers(const ckv_replica *r);
+/* The shard that owns key under the view in force. */
+uint32_t ckv_replica_owner(const ckv_replica *r, const char *key, size_t len);
+
+/* A context of an older epoch becomes the empty context of the epoch in force. */
+void ckv_replica_normalise(const ckv_replica *r, ckv_context *ctx);
+/* Whether op under ctx (normalised) may run here now. */
+bool ckv_replica_ready(const ckv_replica *r, const ckv_context *ctx, ckv_op op);
+
+/* A local write (a value, or a tombstone when tombstone): the next own dot, a Lamport time
+ * above the node's and the key's, the context as dependencies; ctx gains the dot. *out
+ * (borrowed, may be NULL) is the new version, for replication. CKV_NOMEM on failure. */
+int ckv_replica_write(ckv_replica *r, const char *key, size_t klen, const char *value, size_t vlen,
+                      bool tombstone, ckv_context *ctx, const ckv_version **out);
+/* The key's current version (NULL when never written; may be a tombstone), its dot and
+ * dependencies merged into ctx. Borrowed, valid until the key changes. */
+const ckv_version *ckv_replica_read(const ckv_replica *r, const char *key, size_t klen,
+                                    ckv_context *ctx);
+
+/* A version pushed by the replica `from` of this shard. */
+ckv_push_result ckv_replica_apply_push(ckv_replica *r, uint32_t from, ckv_version *v);
+/* A version from anti-entropy or a view change collect: the join, and the Lamport time.
+ * True when it was installed. */
+bool ckv_replica_apply(ckv_replica *r, ckv_version *v);
+/* A peer's whole answer is in: clock = max(clock, theirs). When this node's own counter
+ * moved (learnt after a restart), its log continues from there. True when any entry of
+ * the clock advanced. */
+bool ckv_replica_merge_clock(ckv_replica *r, const ckv_vclock *theirs);
+
+/* Installs a committed view change: the new map, clock and log at zero, base (owned
+ * from now; NULL for an empty one) as the store, the Lamport time raised to base_lamport.
+ * The node took part in the change: it holds the base, its counters start at zero and
+ * the view is confirmed. */
+void ckv_replica_enter_epoch(ckv_replica *r, const ckv_shard_map *map, ckv_store *base,
+                             uint64_t base_lamport);
+/* Joins a view learnt from a member (a change this node missed, or the view in force when
+ * its own was never confirmed): the store is dropped, and the epoch's base state must be
+ * fetched from the new shard's replicas (when it has any and the epoch is not 0). */
+void ckv_replica_adopt_view(ckv_replica *r, const ckv_shard_map *map);
+
+#endif

@@ -1,0 +1,459 @@
+/* test_replica.c — the causal rules of replica.c: dots, Lamport times, readiness, the
+ * epoch rule, push and anti-entropy, epochs, restarts, and convergence under every
+ * arrival order of small histories. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "causalkv/replica.h"
+
+/* 4 nodes, 2 replicas per shard: shard 1 = {A, B}, shard 2 = {C, D}. */
+#define A "10.0.0.1:1"
+#define B "10.0.0.2:1"
+#define C "10.0.0.3:1"
+#define D "10.0.0.4:1"
+
+static ckv_shard_map map_of(const char *csv, long rf, uint64_t epoch)
+{
+    ckv_view v;
+    char err[128];
+    assert_int_equal(ckv_view_parse_csv(csv, &v, err, sizeof(err)), CKV_OK);
+    ckv_shard_map m;
+    assert_int_equal(ckv_shard_map_init(&m, &v, rf, epoch, err, sizeof(err)), CKV_OK);
+    return m;
+}
+
+static const char *const VIEW4 = A "," B "," C "," D;
+
+/* A replica of VIEW4 that serves: view confirmed, caught up with its peers. */
+static void open_replica(ckv_replica *r, const char *self)
+{
+    ckv_shard_map m = map_of(VIEW4, 2, 0);
+    assert_int_equal(ckv_replica_init(r, &m, self, 64), CKV_OK);
+    r->view_confirmed = true;
+    r->bootstrapping = false;
+    r->counter_pending = false;
+}
+
+static ckv_context empty_ctx(const ckv_replica *r)
+{
+    ckv_context c = {.epoch = r->map.epoch};
+    ckv_vclock_init(&c.clock, r->map.view.n);
+    return c;
+}
+
+static void put(ckv_replica *r, const char *key, const char *value, ckv_context *ctx,
+                const ckv_version **out)
+{
+    assert_int_equal(ckv_replica_write(r, key, strlen(key), value, strlen(value), false, ctx, out),
+                     CKV_OK);
+}
+
+static const char *value_of(const ckv_replica *r, const char *key)
+{
+    static char buf[64];
+    const ckv_version *v = ckv_store_get(r->store, key, strlen(key));
+    if (v == NULL || v->tombstone)
+        return NULL;
+    snprintf(buf, sizeof(buf), "%.*s", (int)v->value_len, ckv_version_value(v));
+    return buf;
+}
+
+/* A local write takes the next own dot and a Lamport time above the node's and the
+ * key's; the reply context gains the dot; the context becomes the dependencies. */
+static void test_local_write_dot_lamport_deps(void **state)
+{
+    (void)state;
+    ckv_replica a;
+    open_replica(&a, A);
+    ckv_context ctx = empty_ctx(&a);
+    ctx.clock.c[2] = 7; /* the client has seen C's 7th write (another shard) */
+    const ckv_version *v1, *v2;
+    put(&a, "x", "1", &ctx, &v1);
+    assert_int_equal(v1->origin, 0);
+    assert_int_equal(v1->seq, 1);
+    assert_int_equal(v1->lamport, 1);
+    assert_non_null(v1->deps);
+    assert_int_equal(v1->deps->c[2], 7);
+    assert_int_equal(ctx.clock.c[0], 1);
+    put(&a, "y", "2", &ctx, &v2);
+    assert_int_equal(v2->seq, 2);
+    assert_int_equal(v2->lamport, 2);
+    assert_int_equal(v2->deps->c[0], 1); /* monotonic writes: y depends on x */
+    assert_int_equal(a.clock.c[0], 2);
+    assert_int_equal(ckv_wlog_last_seq(a.wlog), 2);
+
+    /* a version from a peer with a higher Lamport time: the next write goes above it */
+    ckv_version *high = ckv_version_new("x", 1, "9", 1, false, 1, 1, 50, NULL);
+    assert_true(ckv_replica_apply(&a, high));
+    ckv_version_unref(high);
+    const ckv_version *v3;
+    put(&a, "x", "3", &ctx, &v3);
+    assert_int_equal(v3->lamport, 51);
+    assert_string_equal(value_of(&a, "x"), "3");
+    ckv_replica_free(&a);
+}
+
+/* A read returns merge(ctx, dot, dependencies); a base version has no dot. */
+static void test_read_merges_dot_and_deps(void **state)
+{
+    (void)state;
+    ckv_replica a;
+    open_replica(&a, A);
+    ckv_context w = empty_ctx(&a);
+    w.clock.c[3] = 4;
+    put(&a, "k", "v", &w, NULL);
+    ckv_context r = empty_ctx(&a);
+    const ckv_version *got = ckv_replica_read(&a, "k", 1, &r);
+    assert_non_null(got);
+    assert_int_equal(r.clock.c[0], 1); /* the dot */
+    assert_int_equal(r.clock.c[3], 4); /* what the writer had seen */
+    /* a never-written key leaves the context alone */
+    ckv_context before = r;
+    assert_null(ckv_replica_read(&a, "nope", 4, &r));
+    assert_memory_equal(&before, &r, sizeof(r));
+    /* base state of an epoch carries no dot */
+    ckv_version *base = ckv_version_new("b", 1, "0", 1, false, CKV_ORIGIN_BASE, 0, 3, NULL);
+    assert_true(ckv_replica_apply(&a, base));
+    ckv_version_unref(base);
+    ckv_context r2 = empty_ctx(&a);
+    ckv_replica_read(&a, "b", 1, &r2);
+    assert_true(ckv_vclock_is_zero(&r2.clock));
+    ckv_replica_free(&a);
+}
+
+/* Readiness: ctx[r] <= clock[r] for the replicas of this shard only. */
+static void test_readiness_own_shard_only(void **state)
+{
+    (void)state;
+    ckv_replica a;
+    open_replica(&a, A);
+    ckv_context ctx = empty_ctx(&a);
+    assert_true(ckv_replica_ready(&a, &ctx, CKV_OP_GET));
+    ctx.clock.c[2] = 100; /* another shard: not this replica's business */
+    assert_true(ckv_replica_ready(&a, &ctx, CKV_OP_PUT));
+    ctx.clock.c[1] = 1; /* B's first write, not here yet */
+    assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_GET));
+    assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_PUT)); /* writes follow reads */
+    ckv_version *bw = ckv_version_new("k", 1, "b", 1, false, 1, 1, 1, NULL);
+    assert_int_equal(ckv_replica_apply_push(&a, 1, bw), CKV_PUSH_APPLIED);
+    ckv_version_unref(bw);
+    assert_true(ckv_replica_ready(&a, &ctx, CKV_OP_GET));
+    ckv_replica_free(&a);
+}
+
+/* The epoch rule: an older context is empty here; a newer one is not ready. */
+static void test_epoch_rule(void **state)
+{
+    (void)state;
+    ckv_replica a;
+    ckv_shard_map m = map_of(VIEW4, 2, 3);
+    assert_int_equal(ckv_replica_init(&a, &m, A, 8), CKV_OK);
+    a.view_confirmed = true;
+    a.bootstrapping = a.counter_pending = false;
+    ckv_context old = {.epoch = 2};
+    ckv_vclock_init(&old.clock, 4);
+    old.clock.c[0] = 99;
+    ckv_replica_normalise(&a, &old);
+    assert_int_equal(old.epoch, 3);
+    assert_true(ckv_vclock_is_zero(&old.clock));
+    assert_true(ckv_replica_ready(&a, &old, CKV_OP_PUT));
+    ckv_context newer = {.epoch = 4};
+    ckv_vclock_init(&newer.clock, 4);
+    ckv_replica_normalise(&a, &newer);
+    assert_int_equal(newer.epoch, 4);
+    assert_false(ckv_replica_ready(&a, &newer, CKV_OP_GET));
+    ckv_replica_free(&a);
+}
+
+/* The serving gates hold whatever the context says. */
+static void test_serving_gates(void **state)
+{
+    (void)state;
+    ckv_replica a;
+    ckv_shard_map m = map_of(VIEW4, 2, 0);
+    assert_int_equal(ckv_replica_init(&a, &m, A, 8), CKV_OK);
+    ckv_context ctx = empty_ctx(&a);
+    /* a fresh start: view unconfirmed, peers not heard from */
+    assert_false(a.view_confirmed);
+    assert_true(a.bootstrapping && a.counter_pending && a.has_base);
+    assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_GET));
+    a.view_confirmed = true;
+    assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_GET)); /* no replica answered yet */
+    a.bootstrapping = false;
+    assert_true(ckv_replica_ready(&a, &ctx, CKV_OP_GET));
+    assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_PUT)); /* own counter not known */
+    assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_DELETE));
+    a.counter_pending = false;
+    assert_true(ckv_replica_ready(&a, &ctx, CKV_OP_PUT));
+    a.writes_paused = true; /* a view change prepares */
+    assert_true(ckv_replica_ready(&a, &ctx, CKV_OP_GET));
+    assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_PUT));
+    a.writes_paused = false;
+    a.has_base = false; /* joined an epoch late */
+    assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_GET));
+    ckv_replica_free(&a);
+
+    /* a single replica per shard has nobody to wait for */
+    ckv_replica solo;
+    ckv_shard_map m1 = map_of(A "," B, 1, 0);
+    assert_int_equal(ckv_replica_init(&solo, &m1, B, 8), CKV_OK);
+    assert_false(solo.bootstrapping || solo.counter_pending);
+    assert_false(ckv_replica_has_peers(&solo));
+    ckv_replica_free(&solo);
+
+    /* a standby (not in the view) serves nothing itself */
+    ckv_replica standby;
+    assert_int_equal(ckv_replica_init(&standby, &m, "10.0.0.9:1", 8), CKV_OK);
+    standby.view_confirmed = true;
+    assert_int_equal(standby.self, -1);
+    assert_false(ckv_replica_ready(&standby, &ctx, CKV_OP_GET));
+    assert_int_equal(ckv_replica_write(&standby, "k", 1, "v", 1, false, &ctx, NULL), CKV_ERROR);
+    ckv_replica_free(&standby);
+}
+
+/* Push: only the next write of its origin applies; the clock stays exact. */
+static void test_push_next_only(void **state)
+{
+    (void)state;
+    ckv_replica b;
+    open_replica(&b, B);
+    ckv_version *w1 = ckv_version_new("k", 1, "1", 1, false, 0, 1, 1, NULL);
+    ckv_version *w2 = ckv_version_new("k", 1, "2", 1, false, 0, 2, 2, NULL);
+    ckv_version *w3 = ckv_version_new("j", 1, "3", 1, false, 0, 3, 3, NULL);
+    assert_int_equal(ckv_replica_apply_push(&b, 0, w2), CKV_PUSH_REFUSED); /* gap */
+    assert_int_equal(b.clock.c[0], 0);
+    assert_int_equal(ckv_replica_apply_push(&b, 0, w1), CKV_PUSH_APPLIED);
+    assert_int_equal(ckv_replica_apply_push(&b, 0, w1), CKV_PUSH_DUPLICATE);
+    assert_int_equal(ckv_replica_apply_push(&b, 2, w2), CKV_PUSH_REFUSED); /* not C's write */
+    assert_int_equal(ckv_replica_apply_push(&b, 0, w2), CKV_PUSH_APPLIED);
+    assert_int_equal(ckv_replica_apply_push(&b, 0, w3), CKV_PUSH_APPLIED);
+    assert_int_equal(b.clock.c[0], 3);
+    assert_int_equal(b.lamport, 3);
+    assert_string_equal(value_of(&b, "k"), "2");
+    ckv_version_unref(w1);
+    ckv_version_unref(w2);
+    ckv_version_unref(w3);
+    ckv_replica_free(&b);
+}
+
+/* A restarted node learns its counter from a replica and never reuses a dot. */
+static void test_restart_learns_counter(void **state)
+{
+    (void)state;
+    ckv_replica b;
+    open_replica(&b, B);
+    ckv_context ctx = empty_ctx(&b);
+    for (int i = 0; i < 5; i++)
+        put(&b, "k", "before", &ctx, NULL);
+    ckv_vclock held = b.clock; /* what A holds of B after B's pushes */
+    ckv_replica_free(&b);
+
+    ckv_replica fresh;
+    ckv_shard_map m = map_of(VIEW4, 2, 0);
+    assert_int_equal(ckv_replica_init(&fresh, &m, B, 64), CKV_OK);
+    fresh.view_confirmed = true;
+    ckv_context c2 = empty_ctx(&fresh);
+    assert_false(ckv_replica_ready(&fresh, &c2, CKV_OP_PUT)); /* counter unknown: wait */
+    assert_true(ckv_replica_merge_clock(&fresh, &held));
+    fresh.bootstrapping = fresh.counter_pending = false;
+    const ckv_version *v;
+    put(&fresh, "k", "after", &c2, &v);
+    assert_int_equal(v->seq, 6);
+    assert_int_equal(ckv_wlog_last_seq(fresh.wlog), 6);   /* the log continues from 5 */
+    assert_false(ckv_replica_merge_clock(&fresh, &held)); /* nothing new */
+    ckv_replica_free(&fresh);
+}
+
+/* A causally later write wins over the earlier one on every replica. */
+static void test_causally_later_write_wins(void **state)
+{
+    (void)state;
+    ckv_replica a, c;
+    open_replica(&a, A);
+    open_replica(&c, B);
+    /* A writes x many times (high Lamport); B learns it, then overwrites */
+    ckv_context ca = empty_ctx(&a);
+    const ckv_version *ax = NULL;
+    for (int i = 0; i < 10; i++)
+        put(&a, "x", "a", &ca, &ax);
+    ckv_version *copy = ckv_version_ref((ckv_version *)ax);
+    assert_true(ckv_replica_apply(&c, copy));
+    ckv_context cb = empty_ctx(&c);
+    ckv_replica_read(&c, "x", 1, &cb);
+    const ckv_version *bx;
+    put(&c, "x", "b", &cb, &bx);
+    assert_true(bx->lamport > ax->lamport);
+    ckv_version *back = ckv_version_ref((ckv_version *)bx);
+    assert_true(ckv_replica_apply(&a, back));
+    assert_string_equal(value_of(&a, "x"), "b");
+    assert_string_equal(value_of(&c, "x"), "b");
+    ckv_version_unref(copy);
+    ckv_version_unref(back);
+    ckv_replica_free(&a);
+    ckv_replica_free(&c);
+}
+
+/* Concurrent writes (and a delete) applied in every order give one state. */
+static void test_every_arrival_order_converges(void **state)
+{
+    (void)state;
+    ckv_version *vs[4] = {
+        ckv_version_new("k", 1, "a", 1, false, 0, 1, 5, NULL),
+        ckv_version_new("k", 1, "b", 1, false, 1, 1, 5, NULL), /* same Lamport, higher origin */
+        ckv_version_new("k", 1, NULL, 0, true, 2, 1, 4, NULL), /* an older delete */
+        ckv_version_new("j", 1, "c", 1, false, 3, 1, 1, NULL),
+    };
+    int perm[4] = {0, 1, 2, 3};
+    char first_k[8] = "", first_j[8] = "";
+    int orders = 0;
+    /* Heap's algorithm over the 24 orders, each applied twice (idempotence) */
+    int cnt[4] = {0};
+    for (int i = 0;;) {
+        ckv_replica r;
+        open_replica(&r, D);
+        for (int round = 0; round < 2; round++)
+            for (int k = 0; k < 4; k++)
+                ckv_replica_apply(&r, vs[perm[k]]);
+        const char *k = value_of(&r, "k");
+        assert_non_null(k);
+        if (orders == 0)
+            snprintf(first_k, sizeof(first_k), "%s", k);
+        assert_string_equal(k, first_k);
+        const char *j = value_of(&r, "j");
+        if (orders == 0)
+            snprintf(first_j, sizeof(first_j), "%s", j);
+        assert_string_equal(j, first_j);
+        assert_int_equal(r.lamport, 5);
+        ckv_replica_free(&r);
+        orders++;
+        while (i < 4 && cnt[i] >= i) {
+            cnt[i] = 0;
+            i++;
+        }
+        if (i >= 4)
+            break;
+        int swap = i % 2 == 0 ? 0 : cnt[i];
+        int t = perm[swap];
+        perm[swap] = perm[i];
+        perm[i] = t;
+        cnt[i]++;
+        i = 1;
+    }
+    assert_int_equal(orders, 24);
+    assert_string_equal(first_k, "b"); /* (5, origin 1) beats (5, origin 0) and (4, ...) */
+    for (int i = 0; i < 4; i++)
+        ckv_version_unref(vs[i]);
+}
+
+/* A delete is a versioned write: a reader of the delete is bound to it, and an older
+ * value that arrives late does not bring the key back. */
+static void test_delete_is_a_write(void **state)
+{
+    (void)state;
+    ckv_replica a, b;
+    open_replica(&a, A);
+    open_replica(&b, B);
+    ckv_context ctx = empty_ctx(&a);
+    const ckv_version *put_v, *del_v;
+    put(&a, "k", "v", &ctx, &put_v);
+    ckv_version *pv = ckv_version_ref((ckv_version *)put_v);
+    assert_int_equal(ckv_replica_write(&a, "k", 1, NULL, 0, true, &ctx, &del_v), CKV_OK);
+    assert_true(del_v->tombstone);
+    assert_int_equal(del_v->seq, 2);
+    ckv_version *dv = ckv_version_ref((ckv_version *)del_v);
+    assert_true(ckv_replica_apply(&b, dv));
+    assert_false(ckv_replica_apply(&b, pv)); /* late, older: declined */
+    assert_null(value_of(&b, "k"));
+    ckv_context r = empty_ctx(&b);
+    const ckv_version *got = ckv_replica_read(&b, "k", 1, &r);
+    assert_true(got != NULL && got->tombstone);
+    assert_int_equal(r.clock.c[0], 2);
+    ckv_version_unref(pv);
+    ckv_version_unref(dv);
+    ckv_replica_free(&a);
+    ckv_replica_free(&b);
+}
+
+/* Entering an epoch: new map, zero clock and log, base installed, Lamport kept. */
+static void test_enter_epoch(void **state)
+{
+    (void)state;
+    ckv_replica a;
+    open_replica(&a, A);
+    ckv_context ctx = empty_ctx(&a);
+    put(&a, "gone", "v", &ctx, NULL);
+    ckv_store *base = ckv_store_new();
+    ckv_version *bv = ckv_version_new("k", 1, "base", 4, false, CKV_ORIGIN_BASE, 0, 40, NULL);
+    assert_int_equal(ckv_store_join(base, bv), CKV_OK);
+    ckv_version_unref(bv);
+    ckv_shard_map next = map_of(C "," A, 1, 1); /* A is now shard 2 of 2 */
+    a.writes_paused = true;
+    ckv_replica_enter_epoch(&a, &next, base, 40);
+    assert_int_equal(a.map.epoch, 1);
+    assert_int_equal(a.self, 1);
+    assert_int_equal(a.shard, 2);
+    assert_true(ckv_vclock_is_zero(&a.clock));
+    assert_int_equal(a.clock.n, 2);
+    assert_int_equal(ckv_wlog_last_seq(a.wlog), 0);
+    assert_null(value_of(&a, "gone"));
+    assert_string_equal(value_of(&a, "k"), "base");
+    assert_true(a.view_confirmed && a.has_base);
+    assert_false(a.bootstrapping || a.counter_pending);
+    a.writes_paused = false;
+    ckv_context c1 = empty_ctx(&a);
+    const ckv_version *w;
+    put(&a, "k", "new", &c1, &w);
+    assert_int_equal(w->seq, 1);
+    assert_int_equal(w->lamport, 41); /* above the base: the new write wins everywhere */
+    ckv_replica_free(&a);
+}
+
+/* Adopting a view learnt from a member: store dropped, base to fetch, peers to ask. */
+static void test_adopt_view(void **state)
+{
+    (void)state;
+    ckv_replica d;
+    open_replica(&d, D);
+    ckv_context ctx = empty_ctx(&d);
+    put(&d, "old", "v", &ctx, NULL);
+    uint64_t gen = d.map_gen;
+    ckv_shard_map later = map_of(VIEW4, 2, 2);
+    ckv_replica_adopt_view(&d, &later);
+    assert_true(d.map_gen > gen);
+    assert_int_equal(ckv_store_live_count(d.store), 0);
+    assert_true(d.view_confirmed);
+    assert_false(d.has_base); /* the other replica holds epoch 2's base state */
+    assert_true(d.bootstrapping && d.counter_pending);
+    /* adopting a view that does not include it: a standby, nothing to fetch */
+    ckv_shard_map without = map_of(A "," B, 2, 3);
+    ckv_replica_adopt_view(&d, &without);
+    assert_int_equal(d.self, -1);
+    assert_true(d.has_base);
+    assert_false(d.bootstrapping || d.counter_pending);
+    ckv_replica_free(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_local_write_dot_lamport_deps),
+        cmocka_unit_test(test_read_merges_dot_and_deps),
+        cmocka_unit_test(test_readiness_own_shard_only),
+        cmocka_unit_test(test_epoch_rule),
+        cmocka_unit_test(test_serving_gates),
+        cmocka_unit_test(test_push_next_only),
+        cmocka_unit_test(test_restart_learns_counter),
+        cmocka_unit_test(test_causally_later_write_wins),
+        cmocka_unit_test(test_every_arrival_order_converges),
+        cmocka_unit_test(test_delete_is_a_write),
+        cmocka_unit_test(test_enter_epoch),
+        cmocka_unit_test(test_adopt_view),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
