@@ -9,6 +9,8 @@ set -euo pipefail
 
 # python3-yaml: the compose file's structural check (test_ops.py) when Docker is absent
 ckv_install_deps python3-yaml
+# iproute2, iptables: test_netns_edges.py and the fault stage (both need root)
+if ((EUID == 0)); then ckv_install_deps iproute2 iptables; fi
 build="$CKV_ROOT/build-test"
 ckv_build "$build" -DCMAKE_BUILD_TYPE=Debug -DCKV_SANITIZE=ON
 
@@ -19,3 +21,11 @@ cd "$build"
 ctest --output-on-failure -L unit ${CKV_TEST_FILTER:+-R "$CKV_TEST_FILTER"}
 ctest --output-on-failure -L integration -j "${CKV_TEST_JOBS:-2}" \
     ${CKV_TEST_FILTER:+-R "$CKV_TEST_FILTER"}
+
+# Fault stage (root only): every nemesis of test/faults for a short while, in network
+# namespaces, against the sanitizer build above. Fails on any failed verdict.
+if ((EUID == 0)) && [[ -z "${CKV_TEST_FILTER:-}" ]]; then
+    CAUSALKV_BIN="$build/causalkv" bash "$CKV_ROOT/scripts/faults.sh" "${CKV_FAULTS_SECONDS:-12}"
+else
+    ckv_log "fault stage skipped (needs root, and runs only without CKV_TEST_FILTER)"
+fi

@@ -552,6 +552,7 @@ def run_nemesis(name, seconds, outdir, binary, seed, nclients=8, nkeys=16):
         stop.set()
         for c in clients:
             c.join(CLIENT_TIMEOUT_S + 5)
+        quiet_t = rec.now()
         hung = [c.cname for c in clients if c.is_alive()]
         if hung:
             result["problems"].append("clients still waiting: %s" % hung)
@@ -601,6 +602,8 @@ def run_nemesis(name, seconds, outdir, binary, seed, nclients=8, nkeys=16):
             "writes": len(writes), "pct_503": 100.0 * n503 / max(1, len(ops)),
             "pct_timeout": 100.0 * nto / max(1, len(ops)),
             "refused": sum(1 for o in ops if o["outcome"] == "fail"),
+            "max_latency_s": round(max([o["t1"] - o["t0"] for o in ops] or [0]), 2),
+            "over_3s": sum(1 for o in ops if o["t1"] - o["t0"] > 3.0),
             "lost": [str(v) for v in lost if v.kind == "lost"],
             "unknown_final": [str(v) for v in lost if v.kind != "lost"],
             "exempt_writes": len(exempt),
@@ -610,6 +613,8 @@ def run_nemesis(name, seconds, outdir, binary, seed, nclients=8, nkeys=16):
             "divergence": [str(v) for v in div],
             "slow": [str(v) for v in slow],
             "convergence_s": None if conv is None else round(conv, 2),
+            "convergence_after_load_s": None if conv is None else
+            round(conv - (quiet_t - heal_t), 2),
             "crashes": ["%s exited with status %s at t=%.1fs" % c for c in crashes],
             "shutdown": stop_problems, "sanitizer": san, "error_lines": errs,
             "notes": nem.notes,
@@ -657,12 +662,15 @@ def verdict(r):
 
 
 def table(results):
-    hdr = ["nemesis", "ops", "%503", "%timeout", "lost", "causal", "ctx", "diverg",
+    hdr = ["nemesis", "ops", "%503", "%timeout", "%refused", "max s", "lost", "causal",
+           "ctx", "diverg",
            "conv s", "slow", "crashes", "san/err", "verdict"]
     rows = []
     for r in results:
         rows.append([r["nemesis"], str(r.get("ops", "-")), "%.1f" % r.get("pct_503", 0),
-                     "%.1f" % r.get("pct_timeout", 0), str(len(r.get("lost", []))),
+                     "%.1f" % r.get("pct_timeout", 0),
+                     "%.1f" % (100.0 * r.get("refused", 0) / max(1, r.get("ops", 0) or 1)),
+                     "%.1f" % r.get("max_latency_s", 0), str(len(r.get("lost", []))),
                      str(len(r.get("causal", [])) + len(r.get("unknown_values", []))),
                      str(len(r.get("context", []))), str(len(r.get("divergence", []))),
                      "-" if r.get("convergence_s") is None else "%.1f" % r["convergence_s"],
