@@ -2,7 +2,8 @@
 
 Starts real `causalkv` processes on loopback and talks HTTP/JSON to them.
 
-    with Cluster(6, 2, port=21100) as c:          # 127.0.0.2..7:21100, 3 shards
+    SLOT = slot(__file__)                         # this file's port and addresses
+    with Cluster(6, 2) as c:                      # six fresh addresses of SLOT, 3 shards
         st, body = kv_put(c.addrs[0], "k", "v")
 
 Environment: CAUSALKV_BIN (node binary), CAUSALKV_CLI, CKV_SOURCE_DIR.
@@ -10,17 +11,21 @@ CKV_KEEP_LOGS=1 keeps every node log directory (otherwise kept only after a fail
 
 Rules the tests follow: every wait is a poll with a deadline (no fixed sleeps), every
 node started is killed at the end (close(), atexit, and PR_SET_PDEATHSIG when a test
-process dies), each test file uses its own port below 32768.
+process dies), and no test file chooses a port or an address: the harness gives each
+file its own (see "Ports and addresses" below), so files run side by side under
+`ctest -j` (and two runs of one file, by two people, at the same time) never collide.
 """
 
 import atexit
 import ctypes
+import fcntl
 import http.client
 import json
 import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +33,10 @@ import threading
 import time
 import unittest
 import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from rawhttp import JSON_CT, CIDict, split_addr  # noqa: E402,F401 (re-exported)
 
 SOURCE_DIR = os.environ.get(
     "CKV_SOURCE_DIR",
@@ -49,36 +58,8 @@ CAUSALKV_BIN = _find_bin("CAUSALKV_BIN", "causalkv")
 CAUSALKV_CLI = _find_bin("CAUSALKV_CLI", "causalkv-cli")
 
 KV = "/kv-store/keys/"
-JSON_CT = "application/json"
 
 # --------------------------------------------------------------------------- HTTP
-
-
-class CIDict(dict):
-    """Response headers: a dict with case-insensitive lookup (keys stored lower-case)."""
-
-    def __init__(self, items=()):
-        super().__init__()
-        for k, v in items:
-            k = k.lower()
-            if k in self:
-                super().__setitem__(k, self[k] + ", " + v)
-            else:
-                super().__setitem__(k, v)
-
-    def __getitem__(self, k):
-        return super().__getitem__(k.lower())
-
-    def __contains__(self, k):
-        return super().__contains__(k.lower())
-
-    def get(self, k, default=None):
-        return super().get(k.lower(), default)
-
-
-def split_addr(addr):
-    host, _, port = addr.rpartition(":")
-    return host, int(port)
 
 
 def request(addr, method, path, body=None, timeout=5, headers=None, raw=False, source=None):
@@ -178,6 +159,151 @@ def poll(fn, timeout, interval=0.05, msg=None):
             raise AssertionError("%s: not true within %.1fs (%s)"
                                  % (msg or getattr(fn, "__name__", "condition"), timeout, detail))
         time.sleep(interval)
+
+
+# --------------------------------------------------------------------------- ports and addresses
+#
+# Every test file that starts nodes (or binds anything) asks for its slot once, at the top:
+#
+#     SLOT = ckvtest.slot(__file__)
+#
+# A slot is one TCP port and one /24 of loopback addresses, both derived from the file's
+# name through REGISTRY below (a name not in it fails at once, saying so): file number i
+# gets port PORT_BASE + PORT_ALTERNATES * i and the addresses 127.0.(ADDR_NET0 + i).2 ...
+# .254. Every node of the file listens on the slot's port, each on its own address (like
+# the compose file: one port, many hosts), and SLOT.addrs(n) hands out n addresses no
+# other part of the file has had. Cluster(n, rf) takes them from the current slot.
+#
+# Two runs of the same file at once (two people on one machine) would still collide, so
+# a slot holds an exclusive lock (flock on a file in the temp dir, released when the
+# process ends) on its port; when another run holds it, the next of the file's
+# PORT_ALTERNATES ports is used. Ports stay below 32768 (the kernel's ephemeral range
+# starts there), away from the scripts' defaults (13800 run/cluster, 18000-18003 bench,
+# 18200 overload) and from the ports of older versions of these files (21000-22299).
+
+PORT_BASE = 24000
+PORT_ALTERNATES = 4
+ADDR_NET0 = 10  # 127.0.10.0/24 is file 0's; 127.0.0.0/24 stays free for the scripts
+
+# file name (without .py) -> file number. Append new files; never reuse a number.
+REGISTRY = {
+    "test_single_node": 0,
+    "test_cluster": 1,
+    "test_causal_history": 2,
+    "test_view_change": 3,
+    "test_ops": 4,  # scripts/cluster.sh fixes the addresses: 127.0.0.2.. on this port
+    "test_cli": 5,
+    "test_rejoin": 6,
+    "test_hostile_http": 7,
+    "test_internal_auth": 8,
+    "test_edges": 9,
+    "test_standby": 10,
+    "test_framing": 11,
+    "test_hostile_json": 12,
+    "test_hostile_keys": 13,
+    "test_hostile_conn": 14,
+    "test_hostile_internal": 15,
+    "test_shard_hash": 16,
+}
+SCRIPT_PORTS = (13800, 18000, 18001, 18002, 18003, 18200)
+
+
+def _check_registry():
+    """Fails loudly (at import) when two files would share a port or an address block."""
+    numbers = sorted(REGISTRY.values())
+    if len(set(numbers)) != len(numbers):
+        dup = sorted(n for n in set(numbers) if numbers.count(n) > 1)
+        raise RuntimeError("ckvtest.REGISTRY: file numbers used twice: %r" % dup)
+    top = PORT_BASE + PORT_ALTERNATES * (max(numbers) + 1)
+    if top > 32768:
+        raise RuntimeError("ckvtest.REGISTRY: port %d is in the ephemeral range" % top)
+    if ADDR_NET0 + max(numbers) > 255:
+        raise RuntimeError("ckvtest.REGISTRY: no /24 left in 127.0.0.0/16")
+    clash = [p for p in SCRIPT_PORTS if PORT_BASE <= p < top]
+    if clash:
+        raise RuntimeError("ckvtest.REGISTRY: ports %r are the scripts' defaults" % clash)
+
+
+_check_registry()
+
+
+def _address_in_use(addr):
+    host, port = split_addr(addr)
+    try:
+        socket.create_connection((host, port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+class Slot:
+    """The port and loopback /24 of one test file (see above)."""
+
+    def __init__(self, name, number, port, lock_file):
+        self.name, self.number, self.port = name, number, port
+        self.net = "127.0.%d" % (ADDR_NET0 + number)
+        self._lock_file = lock_file  # kept open: the lock lives as long as the process
+        self._next = 2
+
+    def addr(self, host):
+        """The address of host number `host` (2..254) of the block, on the slot's port."""
+        return "%s.%d:%d" % (self.net, host, self.port)
+
+    def ip(self, host):
+        return "%s.%d" % (self.net, host)
+
+    def addrs(self, n):
+        """n consecutive addresses that nothing else in this file has been given."""
+        if self._next + n > 255:
+            raise RuntimeError("%s: its 253 loopback addresses are used up" % self.name)
+        out = [self.addr(self._next + i) for i in range(n)]
+        self._next += n
+        return out
+
+    def ips(self, n):
+        return [a.rsplit(":", 1)[0] for a in self.addrs(n)]
+
+    def __repr__(self):
+        return "<slot %s: port %d, %s.0/24>" % (self.name, self.port, self.net)
+
+
+_SLOT = None
+
+
+def slot(test_file):
+    """The slot of the test file `test_file` (pass __file__); the first call takes it,
+    later calls return it. It becomes the slot Cluster() takes addresses from."""
+    global _SLOT
+    name = os.path.splitext(os.path.basename(test_file))[0]
+    if _SLOT is not None:
+        if _SLOT.name != name:
+            raise RuntimeError("one process, two test files' slots: %s and %s"
+                               % (_SLOT.name, name))
+        return _SLOT
+    if name not in REGISTRY:
+        raise RuntimeError("%s is not in ckvtest.REGISTRY: add it there with the next free "
+                           "number (it gives the file its port and addresses)" % name)
+    number = REGISTRY[name]
+    base = PORT_BASE + PORT_ALTERNATES * number
+    lock_dir = os.path.join(tempfile.gettempdir(), "ckvtest-ports")
+    os.makedirs(lock_dir, exist_ok=True)
+    for port in range(base, base + PORT_ALTERNATES):
+        f = open(os.path.join(lock_dir, "%d.lock" % port), "a")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            continue
+        _SLOT = Slot(name, number, port, f)
+        return _SLOT
+    raise RuntimeError("%s: all %d ports %d..%d are held by other runs of this file"
+                       % (name, PORT_ALTERNATES, base, base + PORT_ALTERNATES - 1))
+
+
+def current_slot():
+    if _SLOT is None:
+        raise RuntimeError("no slot: the test file must call ckvtest.slot(__file__) first")
+    return _SLOT
 
 
 # --------------------------------------------------------------------------- contexts
@@ -336,6 +462,9 @@ class Node:
 
     def start(self):
         assert not self.running(), "%s already running" % self.addr
+        if _address_in_use(self.addr):
+            raise AssertionError("%s is already in use by another process: its answers "
+                                 "would be taken for this node's" % self.addr)
         self.starts += 1
         with open(self.log_path, "ab") as f:
             f.write(("\n===== start #%d of %s (VIEW=%s REPL_FACTOR=%s extra=%r) =====\n"
@@ -402,15 +531,22 @@ class Cluster:
     env: extra environment for every node (e.g. {"GOSSIP_INTERVAL_MS": 200}).
     addrs: list of "ip:port" in VIEW order; shards: list of replica lists."""
 
-    def __init__(self, n, rf, port, first_ip=2, env=None, start=True, name=None,
-                 ready_timeout=15):
-        assert port < 32768, "ports above 32767 are the kernel's ephemeral range"
-        self.n, self.rf, self.port = n, rf, port
+    def __init__(self, n, rf, port=None, first_ip=2, env=None, start=True, name=None,
+                 ready_timeout=15, addrs=None):
+        if addrs is None:
+            if port is None:
+                addrs = current_slot().addrs(n)
+            else:  # an explicit port, for tools outside the suite
+                addrs = ["127.0.0.%d:%d" % (first_ip + i, port) for i in range(n)]
+        assert len(addrs) == n, "%d addresses for %d nodes" % (len(addrs), n)
+        self.n, self.rf = n, rf
+        self.port = split_addr(addrs[0])[1]
+        assert self.port < 32768, "ports above 32767 are the kernel's ephemeral range"
         self.env = dict(env or {})
-        self.addrs = ["127.0.0.%d:%d" % (first_ip + i, port) for i in range(n)]
+        self.addrs = list(addrs)
         self.view = list(self.addrs)
         self.ready_timeout = ready_timeout
-        name = name or "p%d-ip%d" % (port, first_ip)
+        name = name or "p%d-%s" % (self.port, self.addrs[0].rsplit(":", 1)[0])
         self.logdir = tempfile.mkdtemp(prefix="ckv-%s-" % name)
         self.nodes = [Node(a, self.view, rf, self.env,
                            os.path.join(self.logdir, "node%d-%s.log" % (i, a.replace(":", "_"))))
