@@ -166,6 +166,19 @@ int ckv_view_change_body_parse(const json_t *root, ckv_view *view, long *rf, cha
     return ckv_view_check_rf(view, *rf, err, errlen);
 }
 
+int ckv_client_view_change_parse(const char *buf, size_t len, const ckv_shard_map *map,
+                                 ckv_view *view, long *rf, char *err, size_t errlen)
+{
+    ckv_client_body b;
+    int rc = ckv_client_body_parse(buf, len, map, &b);
+    if (rc != CKV_OK)
+        snprintf(err, errlen, "Failed to parse request body");
+    else
+        rc = ckv_view_change_body_parse(b.root, view, rf, err, errlen);
+    ckv_client_body_free(&b);
+    return rc;
+}
+
 void ckv_json_add_context(ckv_sbuf *b, bool lead_comma, const ckv_shard_map *map,
                           const ckv_context *ctx)
 {

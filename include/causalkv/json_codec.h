@@ -42,6 +42,13 @@ void ckv_client_body_free(ckv_client_body *b);
 int ckv_view_change_body_parse(const json_t *root, ckv_view *view, long *rf, char *err,
                                size_t errlen);
 
+/* The client's view-change request (PUT /kvs/view-change): a client body (the
+ * ckv_client_body_parse rules, against map) whose "view" and "repl-factor" follow
+ * ckv_view_change_body_parse. On CKV_ERROR err says why: "Failed to parse request body"
+ * when it is not a valid client body, else the view-change problem. */
+int ckv_client_view_change_parse(const char *buf, size_t len, const ckv_shard_map *map,
+                                 ckv_view *view, long *rf, char *err, size_t errlen);
+
 /* ,"causal-context":{...}  (leading comma included when lead_comma). */
 void ckv_json_add_context(ckv_sbuf *b, bool lead_comma, const ckv_shard_map *map,
                           const ckv_context *ctx);
@@ -60,9 +67,6 @@ void ckv_json_add_version(ckv_sbuf *b, const ckv_version *v);
 /* The same write as base state of a new epoch: origin CKV_ORIGIN_BASE, seq 0, no
  * dependencies, Lamport time kept (so later writes still win). */
 void ckv_json_add_version_base(ckv_sbuf *b, const ckv_version *v);
-
-/* Which versions a chunk carries: true to send v. */
-typedef bool (*ckv_version_filter)(const ckv_version *v, const void *arg);
 
 /* Appends the versions of s that keep accepts (NULL: all), from cursor on, as
  * comma-separated array elements (in base form when base), until the buffer passes

@@ -77,6 +77,9 @@ size_t ckv_store_tombstone_count(const ckv_store *s);
 const ckv_version *ckv_store_next(const ckv_store *s, size_t *cursor);
 uint64_t ckv_store_generation(const ckv_store *s);
 
+/* Which versions an iteration keeps (chunked messages, see wire.h): true to keep v. */
+typedef bool (*ckv_version_filter)(const ckv_version *v, const void *arg);
+
 /* Drops every version. */
 void ckv_store_clear(ckv_store *s);
 
