@@ -8,7 +8,7 @@
 
 #include "causalkv/config.h"
 #include "causalkv/log.h"
-#include "causalkv/node.h"
+#include "node.h"
 
 #define EXIT_BAD_CONFIG 2
 

@@ -18,7 +18,7 @@
  * per tick, so that a node that missed a change (down, paused or cut off) learns the view
  * in force; and a stall of its event loop (the process was stopped) unconfirms its view,
  * since the cluster may have changed meanwhile. */
-#include "causalkv/node.h"
+#include "node.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,19 +35,19 @@ typedef struct probe_call {
 
 static void confirm(ckv_node *n, const char *how)
 {
-    if (n->view_confirmed)
+    if (n->r.view_confirmed)
         return;
-    n->view_confirmed = true;
-    log_info("view of epoch %llu confirmed (%s)%s", (unsigned long long)n->map.epoch, how,
-             n->self < 0 ? "; this node is a standby, not a member" : "");
+    n->r.view_confirmed = true;
+    log_info("view of epoch %llu confirmed (%s)%s", (unsigned long long)n->r.map.epoch, how,
+             n->r.self < 0 ? "; this node is a standby, not a member" : "");
     ckv_node_wake(n);
 }
 
 void ckv_membership_unconfirm(ckv_node *n, const char *why)
 {
-    if (!n->view_confirmed)
+    if (!n->r.view_confirmed)
         return;
-    n->view_confirmed = false;
+    n->r.view_confirmed = false;
     n->membership.round++; /* answers to an older round no longer count */
     n->membership.pending = 0;
     log_warn("%s: checking the view in force with the other members before serving", why);
@@ -80,15 +80,15 @@ static void take_answer(ckv_node *n, const char *member, const ckv_shard_map *th
                         bool their_confirmed)
 {
     ckv_membership *m = &n->membership;
-    if (same_map(theirs, &n->map)) {
+    if (same_map(theirs, &n->r.map)) {
         m->agreed = true;
         if (their_confirmed)
             confirm(n, member);
         return;
     }
-    bool newer = theirs->epoch > n->map.epoch;
-    if (their_confirmed && (newer || (theirs->epoch == n->map.epoch && !n->view_confirmed))) {
-        if (n->frozen)
+    bool newer = theirs->epoch > n->r.map.epoch;
+    if (their_confirmed && (newer || (theirs->epoch == n->r.map.epoch && !n->r.view_confirmed))) {
+        if (n->r.writes_paused)
             return; /* a prepared view change decides first (commit, abort or timeout) */
         log_warn("%s holds the view in force (epoch %llu, %u members, repl-factor %u); "
                  "adopting it",
@@ -97,13 +97,13 @@ static void take_answer(ckv_node *n, const char *member, const ckv_shard_map *th
         ckv_node_adopt_view(n, theirs);
         return;
     }
-    if (theirs->epoch == n->map.epoch) {
+    if (theirs->epoch == n->r.map.epoch) {
         m->disputed = true;
-        if (their_confirmed && n->view_confirmed && !m->warned_split) {
+        if (their_confirmed && n->r.view_confirmed && !m->warned_split) {
             m->warned_split = true;
             log_error("%s holds another view at the same epoch %llu: two clusters share "
                       "members; fix their VIEW settings",
-                      member, (unsigned long long)n->map.epoch);
+                      member, (unsigned long long)n->r.map.epoch);
         }
     }
 }
@@ -119,7 +119,7 @@ static void on_probe_reply(int status, const char *body, size_t len, void *arg)
     if (current && status == 200 && parse_answer(body, len, &theirs, &their_confirmed) == CKV_OK) {
         m->answered = true;
         char member[CKV_ADDR_MAX];
-        snprintf(member, sizeof(member), "%s", n->map.view.addrs[pc->member]);
+        snprintf(member, sizeof(member), "%s", n->r.map.view.addrs[pc->member]);
         take_answer(n, member, &theirs, their_confirmed);
     }
     /* take_answer may have adopted a view, which starts a new round */
@@ -135,13 +135,13 @@ static void on_probe_reply(int status, const char *body, size_t len, void *arg)
 static void build_question(const ckv_node *n, ckv_sbuf *b)
 {
     ckv_sbuf_adds(b, "{\"epoch\":");
-    ckv_sbuf_add_u64(b, n->map.epoch);
+    ckv_sbuf_add_u64(b, n->r.map.epoch);
     ckv_sbuf_adds(b, ",\"repl-factor\":");
-    ckv_sbuf_add_u64(b, n->map.rf);
+    ckv_sbuf_add_u64(b, n->r.map.rf);
     ckv_sbuf_adds(b, ",\"view\":");
-    ckv_json_add_view(b, &n->map.view);
+    ckv_json_add_view(b, &n->r.map.view);
     ckv_sbuf_adds(b, ",\"confirmed\":");
-    ckv_sbuf_adds(b, n->view_confirmed ? "true}" : "false}");
+    ckv_sbuf_adds(b, n->r.view_confirmed ? "true}" : "false}");
 }
 
 static void ask(ckv_node *n, uint32_t member, const ckv_sbuf *question)
@@ -150,7 +150,7 @@ static void ask(ckv_node *n, uint32_t member, const ckv_sbuf *question)
     if (pc == NULL)
         return;
     *pc = (probe_call){.n = n, .round = n->membership.round, .member = member};
-    if (ckv_peer_send(n->pool, n->map.view.addrs[member], EVHTTP_REQ_POST,
+    if (ckv_peer_send(n->pool, n->r.map.view.addrs[member], EVHTTP_REQ_POST,
                       CKV_INTERNAL_PREFIX "view", question->data, question->len,
                       n->cfg.proxy_timeout_ms, 0, on_probe_reply, pc) == CKV_OK)
         n->membership.pending++;
@@ -167,8 +167,8 @@ static void ask_all(ckv_node *n, const ckv_sbuf *question)
     m->round++;
     m->agreed = m->disputed = m->answered = false;
     uint32_t others = 0;
-    for (uint32_t i = 0; i < n->map.view.n; i++) {
-        if ((int)i == n->self)
+    for (uint32_t i = 0; i < n->r.map.view.n; i++) {
+        if ((int)i == n->r.self)
             continue;
         others++;
         ask(n, i, question);
@@ -181,12 +181,12 @@ static void ask_all(ckv_node *n, const ckv_sbuf *question)
 static void ask_one(ckv_node *n, const ckv_sbuf *question)
 {
     ckv_membership *m = &n->membership;
-    if (m->pending > 0 || n->map.view.n == 0)
+    if (m->pending > 0 || n->r.map.view.n == 0)
         return;
-    uint32_t member = m->next++ % n->map.view.n;
-    if ((int)member == n->self)
-        member = m->next++ % n->map.view.n;
-    if ((int)member == n->self)
+    uint32_t member = m->next++ % n->r.map.view.n;
+    if ((int)member == n->r.self)
+        member = m->next++ % n->r.map.view.n;
+    if ((int)member == n->r.self)
         return;
     m->round++;
     m->agreed = m->disputed = m->answered = false;
@@ -201,7 +201,7 @@ void ckv_membership_tick(ckv_node *n)
     ckv_sbuf_init(&q);
     build_question(n, &q);
     if (!ckv_sbuf_failed(&q)) {
-        if (n->view_confirmed)
+        if (n->r.view_confirmed)
             ask_one(n, &q);
         else
             ask_all(n, &q);
@@ -212,7 +212,7 @@ void ckv_membership_tick(ckv_node *n)
 void ckv_membership_check_stall(ckv_node *n, uint64_t now_ms)
 {
     uint64_t last = n->membership.last_tick_ms;
-    if (!n->view_confirmed || last == 0 || now_ms < last || now_ms - last < STALL_MS)
+    if (!n->r.view_confirmed || last == 0 || now_ms < last || now_ms - last < STALL_MS)
         return;
     n->membership.last_tick_ms = now_ms; /* once per stall */
     char why[96];
@@ -222,10 +222,10 @@ void ckv_membership_check_stall(ckv_node *n, uint64_t now_ms)
     ckv_membership_tick(n);
 }
 
-void ckv_membership_serve(ckv_node *n, struct evhttp_request *req)
+void ckv_membership_serve(ckv_node *n, ckv_req *req)
 {
     ckv_sbuf b;
     ckv_sbuf_init(&b);
     build_question(n, &b);
-    ckv_reply(n, req, 200, &b);
+    ckv_reply(req, 200, &b);
 }

@@ -1,5 +1,6 @@
-/* metrics.c — Prometheus text for /metrics, and /healthz. */
-#include "causalkv/node.h"
+/* metrics.c — request counters (ckv_metrics_observe), the Prometheus text of /metrics,
+ * and /healthz. */
+#include "node.h"
 
 #include <event2/buffer.h>
 #include <stdarg.h>
@@ -85,36 +86,29 @@ static void add_replication(ckv_sbuf *b, ckv_node *n)
     ckv_sbuf_adds(
         b, "# HELP causalkv_replication_queue_depth Own writes a replica has not acknowledged.\n"
            "# TYPE causalkv_replication_queue_depth gauge\n");
-    if (n->self < 0)
+    if (n->r.self < 0)
         return;
-    uint32_t first = ckv_shard_map_first_replica(&n->map, n->my_shard);
-    uint64_t last = ckv_wlog_last_seq(n->wlog);
-    for (uint32_t p = first; p < first + n->map.rf; p++) {
-        if (p == (uint32_t)n->self)
+    uint32_t first = ckv_shard_map_first_replica(&n->r.map, n->r.shard);
+    uint64_t last = ckv_wlog_last_seq(n->r.wlog);
+    for (uint32_t p = first; p < first + n->r.map.rf; p++) {
+        if (p == (uint32_t)n->r.self)
             continue;
-        uint64_t acked = n->repl[p].acked;
-        add_line(b, "causalkv_replication_queue_depth{peer=\"%s\"} %llu\n", n->map.view.addrs[p],
+        uint64_t acked = n->repl_map_gen == n->r.map_gen ? n->repl[p].acked : 0;
+        add_line(b, "causalkv_replication_queue_depth{peer=\"%s\"} %llu\n", n->r.map.view.addrs[p],
                  (unsigned long long)(last > acked ? last - acked : 0));
     }
 }
 
-void ckv_metrics_serve(ckv_node *n, struct evhttp_request *req)
+void ckv_metrics_serve(ckv_node *n, ckv_req *req)
 {
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-        ckv_context ctx;
-        ckv_request_context(n, req, &ctx);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
-        ckv_reply_error(n, req, 405, "Method not allowed", &ctx);
-        return;
-    }
     const ckv_metrics *m = &n->metrics;
     ckv_sbuf b;
     ckv_sbuf_init(&b);
     add_requests(&b, m);
     add_gauge(&b, "causalkv_keys", "Live keys held by this node.", "gauge",
-              ckv_store_live_count(n->store));
+              ckv_store_live_count(n->r.store));
     add_gauge(&b, "causalkv_tombstones", "Deleted keys kept as versioned tombstones.", "gauge",
-              ckv_store_tombstone_count(n->store));
+              ckv_store_tombstone_count(n->r.store));
     add_replication(&b, n);
     add_gauge(&b, "causalkv_anti_entropy_rounds_total", "Completed anti-entropy exchanges.",
               "counter", m->anti_entropy_rounds);
@@ -134,33 +128,21 @@ void ckv_metrics_serve(ckv_node *n, struct evhttp_request *req)
               "Requests answered 400 and closed for their framing (Content-Length, "
               "Transfer-Encoding).",
               "counter", m->bad_framing);
-    add_gauge(&b, "causalkv_parked_requests", "Requests waiting now.", "gauge", n->parked_count);
+    add_gauge(&b, "causalkv_parked_requests", "Requests waiting now.", "gauge",
+              ckv_park_count(n->park));
     add_gauge(&b, "causalkv_client_connections", "Open inbound connections.", "gauge",
-              ckv_conn_open(n));
-    add_gauge(&b, "causalkv_view_epoch", "View-change generation in force.", "gauge", n->map.epoch);
-    if (ckv_sbuf_failed(&b)) {
-        ckv_sbuf_free(&b);
-        ckv_conn_replied(n, req);
-        evhttp_send_error(req, 500, "Out of memory");
-        return;
-    }
-    size_t len;
-    char *text = ckv_sbuf_steal(&b, &len);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; version=0.0.4");
-    evbuffer_add(evhttp_request_get_output_buffer(req), text, len);
-    free(text);
-    ckv_metrics_observe(&n->metrics, CKV_EP_OTHER, 200, 0);
-    ckv_conn_replied(n, req);
-    evhttp_send_reply(req, 200, "OK", NULL);
+              ckv_conns_open(n->conns));
+    add_gauge(&b, "causalkv_view_epoch", "View-change generation in force.", "gauge",
+              n->r.map.epoch);
+    ckv_reply_typed(req, 200, "text/plain; version=0.0.4", &b);
 }
 
-void ckv_health_serve(ckv_node *n, struct evhttp_request *req)
+void ckv_health_serve(ckv_node *n, ckv_req *req)
 {
-    bool serving = n->self >= 0 && n->view_confirmed && n->has_base && !n->bootstrapping &&
-                   !n->counter_pending && !n->shutting_down;
+    bool serving = n->r.self >= 0 && n->r.view_confirmed && n->r.has_base && !n->r.bootstrapping &&
+                   !n->r.counter_pending && !n->shutting_down;
     const char *status = serving ? "ok" : "unavailable";
-    if (n->self < 0 && !n->shutting_down)
+    if (n->r.self < 0 && !n->shutting_down)
         status = "standby"; /* not a member: forwards requests, a view change can add it */
     ckv_sbuf b;
     ckv_sbuf_init(&b);
@@ -169,15 +151,15 @@ void ckv_health_serve(ckv_node *n, struct evhttp_request *req)
     ckv_sbuf_adds(&b, ",\"address\":");
     ckv_sbuf_add_json_str(&b, n->cfg.address, strlen(n->cfg.address));
     ckv_sbuf_adds(&b, ",\"view-epoch\":");
-    ckv_sbuf_add_u64(&b, n->map.epoch);
+    ckv_sbuf_add_u64(&b, n->r.map.epoch);
     ckv_sbuf_adds(&b, ",\"shard-id\":");
-    ckv_sbuf_add_u64(&b, n->my_shard);
+    ckv_sbuf_add_u64(&b, n->r.shard);
     ckv_sbuf_adds(&b, ",\"view-confirmed\":");
-    ckv_sbuf_adds(&b, n->view_confirmed ? "true" : "false");
+    ckv_sbuf_adds(&b, n->r.view_confirmed ? "true" : "false");
     ckv_sbuf_adds(&b, ",\"bootstrapping\":");
-    ckv_sbuf_adds(&b, n->bootstrapping || !n->has_base ? "true" : "false");
+    ckv_sbuf_adds(&b, n->r.bootstrapping || !n->r.has_base ? "true" : "false");
     ckv_sbuf_adds(&b, ",\"writes-wait-for-replicas\":");
-    ckv_sbuf_adds(&b, n->counter_pending ? "true" : "false");
+    ckv_sbuf_adds(&b, n->r.counter_pending ? "true" : "false");
     ckv_sbuf_addc(&b, '}');
-    ckv_reply(n, req, serving ? 200 : 503, &b);
+    ckv_reply(req, serving ? 200 : 503, &b);
 }

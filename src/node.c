@@ -1,5 +1,5 @@
-/* node.c — node lifecycle, the housekeeping timer, parked requests, shutdown. */
-#include "causalkv/node.h"
+/* node.c — node lifecycle: composition, the housekeeping tasks, shutdown. */
+#include "node.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -14,118 +14,22 @@
 #define SHUTDOWN_GRACE_MS 300 /* in-flight replies get this long to flush after SIGTERM */
 #define ACCEPT_PAUSE_MS 100   /* out of descriptors: stop accepting this long, then retry */
 #define FREE_MEMORY_TRIM_BYTES (1u << 20) /* free heap above this goes back to the system */
-#define FREE_MEMORY_TRIM_EVERY_MS 2000    /* at most this often */
+#define CRON_TICK_MS 50 /* the housekeeping timer; every task runs at its own period */
 
 /* The listener's error callback gets the evhttp as its argument, not the node; there is
  * one node per process, so it is found here. */
 static ckv_node *listening_node;
 
-struct ckv_parked {
-    ckv_parked *prev, *next;
-    ckv_node *node;
-    struct evhttp_request *req;
-    struct event *deadline;
-    uint64_t deadline_ms;
-    bool wake_pending; /* re-dispatch scheduled by the current wake round */
-};
-
-static void parked_unlink(ckv_node *n, ckv_parked *p)
+static void expire_waiting(ckv_req *req, void *arg)
 {
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        n->parked = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
-    n->parked_count--;
-    event_free(p->deadline);
-}
-
-static void on_parked_deadline(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    ckv_parked *p = arg;
-    ckv_node *n = p->node;
-    struct evhttp_request *req = p->req;
-    parked_unlink(n, p);
-    free(p);
+    ckv_node *n = arg;
     n->metrics.causal_timeouts++;
-    ckv_context ctx;
-    ckv_request_context(n, req, &ctx);
-    ckv_reply_error(n, req, 503, "Unable to satisfy request", &ctx);
-}
-
-void ckv_node_park(ckv_node *n, struct evhttp_request *req, uint64_t deadline_ms)
-{
-    ckv_parked *p = calloc(1, sizeof(*p));
-    if (p != NULL)
-        p->deadline = evtimer_new(n->base, on_parked_deadline, p);
-    if (p == NULL || p->deadline == NULL || n->shutting_down) {
-        free(p);
-        ckv_context ctx;
-        ckv_request_context(n, req, &ctx);
-        ckv_reply_error(n, req, 503, "Unable to satisfy request", &ctx);
-        return;
-    }
-    p->node = n;
-    p->req = req;
-    p->deadline_ms = deadline_ms;
-    uint64_t now = ckv_now_ms();
-    uint64_t wait = deadline_ms > now ? deadline_ms - now : 0;
-    struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
-    evtimer_add(p->deadline, &tv);
-    p->next = n->parked;
-    if (n->parked)
-        n->parked->prev = p;
-    n->parked = p;
-    n->parked_count++;
-    n->metrics.causal_waits++;
+    ckv_reply_error_ctx(n, req, 503, "Unable to satisfy request");
 }
 
 void ckv_node_wake(ckv_node *n)
 {
-    if (n->parked != NULL)
-        event_active(n->wake_ev, EV_TIMEOUT, 0);
-}
-
-/* Re-dispatches every request parked before this round; the ones still waiting park
- * again (new entries), so the loop ends. */
-static void on_wake(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    ckv_node *n = arg;
-    for (ckv_parked *p = n->parked; p != NULL; p = p->next)
-        p->wake_pending = true;
-    ckv_parked *p = n->parked;
-    while (p != NULL) {
-        if (!p->wake_pending) {
-            p = p->next;
-            continue;
-        }
-        ckv_parked *next = p->next;
-        struct evhttp_request *req = p->req;
-        uint64_t deadline = p->deadline_ms;
-        parked_unlink(n, p);
-        free(p);
-        ckv_http_dispatch(n, req, deadline);
-        /* dispatch may have parked new entries at the head and freed nothing else */
-        p = next;
-    }
-}
-
-static void answer_all_parked(ckv_node *n)
-{
-    while (n->parked != NULL) {
-        ckv_parked *p = n->parked;
-        struct evhttp_request *req = p->req;
-        parked_unlink(n, p);
-        free(p);
-        ckv_context ctx;
-        ckv_request_context(n, req, &ctx);
-        ckv_reply_error(n, req, 503, "Unable to satisfy request", &ctx);
-    }
+    ckv_park_wake(n->park);
 }
 
 static void on_push(evutil_socket_t fd, short what, void *arg)
@@ -140,14 +44,33 @@ static void on_push(evutil_socket_t fd, short what, void *arg)
  * high-water mark. mallinfo2 is cheap; the trim itself runs only when it pays. */
 static void return_free_memory(ckv_node *n)
 {
-    uint64_t now = ckv_now_ms();
-    if (n->frozen || now - n->last_trim_ms < FREE_MEMORY_TRIM_EVERY_MS)
-        return; /* not in the middle of a view change's churn, and not too often */
-    n->last_trim_ms = now;
+    if (n->r.writes_paused)
+        return; /* not in the middle of a view change's churn */
     struct mallinfo2 mi = mallinfo2();
     if (mi.fordblks > FREE_MEMORY_TRIM_BYTES)
         malloc_trim(0);
 }
+
+static void sweep_connections(ckv_node *n)
+{
+    ckv_conns_sweep(n->conns);
+}
+
+/* The housekeeping tasks, each with its own period (0: GOSSIP_INTERVAL_MS). */
+typedef struct cron_task {
+    const char *name;
+    uint32_t period_ms;
+    void (*run)(ckv_node *n);
+} cron_task;
+
+static const cron_task cron_tasks[] = {
+    {"membership", 0, ckv_membership_tick},
+    {"replication", 0, ckv_repl_tick},
+    {"view-change timeout", 250, ckv_view_change_tick},
+    {"connection sweep", 500, sweep_connections},
+    {"heap trim", 2000, return_free_memory},
+};
+#define CRON_TASKS (sizeof(cron_tasks) / sizeof(cron_tasks[0]))
 
 static void on_cron(evutil_socket_t fd, short what, void *arg)
 {
@@ -157,11 +80,14 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
     uint64_t now = ckv_now_ms();
     ckv_membership_check_stall(n, now);
     n->membership.last_tick_ms = now;
-    return_free_memory(n);
-    ckv_conn_sweep(n);
-    ckv_membership_tick(n);
-    ckv_repl_tick(n);
-    ckv_view_change_tick(n);
+    for (size_t i = 0; i < CRON_TASKS; i++) {
+        uint32_t period =
+            cron_tasks[i].period_ms ? cron_tasks[i].period_ms : n->cfg.gossip_interval_ms;
+        if (now - n->cron_last_ms[i] >= period) {
+            n->cron_last_ms[i] = now;
+            cron_tasks[i].run(n);
+        }
+    }
 }
 
 static void on_exit_timer(evutil_socket_t fd, short what, void *arg)
@@ -184,34 +110,18 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     if (n->listener != NULL)
         evhttp_del_accept_socket(n->http, n->listener);
     n->listener = NULL;
-    answer_all_parked(n);
+    ckv_park_expire_all(n->park);
     struct timeval tv = {0, SHUTDOWN_GRACE_MS * 1000};
     evtimer_add(n->exit_ev, &tv);
 }
 
-void ckv_node_set_map(ckv_node *n, const ckv_shard_map *map)
-{
-    n->map = *map;
-    n->map_gen++;
-    n->self = ckv_view_index_of(&map->view, n->cfg.address);
-    n->my_shard = n->self >= 0 ? ckv_shard_map_shard_of_member(map, (uint32_t)n->self) : 0;
-    ckv_vclock_init(&n->clock, map->view.n);
-    ckv_wlog_reset(n->wlog, 0);
-    memset(n->repl, 0, sizeof(n->repl));
-}
-
 void ckv_node_adopt_view(ckv_node *n, const ckv_shard_map *map)
 {
-    ckv_store_clear(n->store);
-    ckv_node_set_map(n, map);
-    n->view_confirmed = true;
+    ckv_replica_adopt_view(&n->r, map);
     n->membership.round++;
     n->membership.pending = 0;
-    /* the replicas of this epoch hold its base state; a node that did not take part in
-     * the change must fetch it (with a single replica there is nobody to fetch from) */
-    n->has_base = map->epoch == 0 || map->rf <= 1 || n->self < 0;
     log_info("now at epoch %llu: %s", (unsigned long long)map->epoch,
-             n->self >= 0 ? "member, catching up from its replicas" : "standby (not a member)");
+             n->r.self >= 0 ? "member, catching up from its replicas" : "standby (not a member)");
     ckv_repl_begin_catch_up(n);
     ckv_node_wake(n);
 }
@@ -261,7 +171,12 @@ static int listen_http(ckv_node *n)
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
                                             EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(n->http, ckv_http_gencb, n);
-    ckv_conn_attach(n);
+    ckv_conns_options copt = {.max_connections = n->cfg.max_connections,
+                              .http_timeout_ms = n->cfg.http_timeout_ms};
+    n->conns = ckv_conns_new(n->http, &copt, &n->metrics);
+    if (n->conns == NULL)
+        return CKV_ERROR;
+    n->server.conns = n->conns;
     n->listener = evhttp_bind_socket_with_handle(n->http, n->cfg.bind, n->cfg.port);
     if (n->listener == NULL) {
         log_error("cannot listen on %s:%u: %s", n->cfg.bind, (unsigned)n->cfg.port,
@@ -305,17 +220,15 @@ static int make_pool(ckv_node *n)
 static int make_events(ckv_node *n)
 {
     n->cron = event_new(n->base, -1, EV_PERSIST, on_cron, n);
-    n->wake_ev = event_new(n->base, -1, 0, on_wake, n);
     n->push_ev = event_new(n->base, -1, 0, on_push, n);
     n->sigterm_ev = evsignal_new(n->base, SIGTERM, on_signal, n);
     n->sigint_ev = evsignal_new(n->base, SIGINT, on_signal, n);
     n->exit_ev = evtimer_new(n->base, on_exit_timer, n);
     n->accept_resume_ev = evtimer_new(n->base, on_accept_resume, n);
-    if (!n->cron || !n->wake_ev || !n->sigterm_ev || !n->sigint_ev || !n->exit_ev ||
+    if (!n->cron || !n->push_ev || !n->sigterm_ev || !n->sigint_ev || !n->exit_ev ||
         !n->accept_resume_ev)
         return CKV_ERROR;
-    uint32_t ms = n->cfg.gossip_interval_ms;
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    struct timeval tv = {0, CRON_TICK_MS * 1000};
     event_add(n->cron, &tv);
     event_add(n->sigterm_ev, NULL);
     event_add(n->sigint_ev, NULL);
@@ -341,6 +254,7 @@ ckv_node *ckv_node_new(const ckv_config *cfg)
     if (n == NULL)
         return NULL;
     n->cfg = *cfg;
+    n->server.metrics = &n->metrics;
     char err[256];
     ckv_shard_map map;
     if (ckv_shard_map_init(&map, &cfg->view, cfg->repl_factor, 0, err, sizeof(err)) != CKV_OK) {
@@ -349,15 +263,15 @@ ckv_node *ckv_node_new(const ckv_config *cfg)
         return NULL;
     }
     n->base = new_event_base();
-    n->store = ckv_store_new();
-    n->wlog = ckv_wlog_new(cfg->repl_log_entries);
-    if (n->base == NULL || n->store == NULL || n->wlog == NULL)
+    n->push_batch = calloc(cfg->repl_batch, sizeof(*n->push_batch));
+    if (n->base == NULL || n->push_batch == NULL ||
+        ckv_replica_init(&n->r, &map, cfg->address, cfg->repl_log_entries) != CKV_OK)
         goto fail;
-    ckv_node_set_map(n, &map);
-    n->has_base = true; /* epoch 0 starts empty */
-    if (make_pool(n) != CKV_OK || make_events(n) != CKV_OK || listen_http(n) != CKV_OK)
+    n->park = ckv_park_new(n->base, expire_waiting, n);
+    if (n->park == NULL || make_pool(n) != CKV_OK || make_events(n) != CKV_OK ||
+        listen_http(n) != CKV_OK)
         goto fail;
-    if (n->self < 0)
+    if (n->r.self < 0)
         log_info("%s is not in VIEW: starting as a standby (requests are forwarded to the "
                  "members; a view change can add this node)",
                  cfg->address);
@@ -380,19 +294,21 @@ void ckv_node_free(ckv_node *n)
         return;
     /* order matters: answer waiting clients while their connections still exist */
     n->shutting_down = true;
-    answer_all_parked(n);
+    if (n->park != NULL)
+        ckv_park_expire_all(n->park);
     ckv_peer_pool_free(n->pool); /* pending calls end with status 0: proxies answer 503 */
     ckv_view_change_free(n);
     if (n->http)
         evhttp_free(n->http);
-    struct event *evs[] = {n->cron,      n->wake_ev, n->push_ev,         n->sigterm_ev,
+    ckv_conns_free(n->conns); /* drops our references to what evhttp released */
+    struct event *evs[] = {n->cron,      n->push_ev, n->sigterm_ev,
                            n->sigint_ev, n->exit_ev, n->accept_resume_ev};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);
-    ckv_conn_free(n);
-    ckv_wlog_free(n->wlog);
-    ckv_store_free(n->store);
+    ckv_park_free(n->park);
+    ckv_replica_free(&n->r);
+    free(n->push_batch);
     if (n->base)
         event_base_free(n->base);
     free(n);

@@ -1,8 +1,7 @@
 /* proxy.c — forwards a client request to a replica of the owning shard, failing over to
  * the next replica within one bounded proxy timeout. */
-#include "causalkv/node.h"
+#include "node.h"
 
-#include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +9,7 @@
 
 typedef struct proxy_op {
     ckv_node *n;
-    struct evhttp_request *req;
+    ckv_req *req;
     enum evhttp_cmd_type method;
     char *uri;
     char *body;
@@ -18,7 +17,6 @@ typedef struct proxy_op {
     uint32_t order[CKV_VIEW_MAX]; /* replicas to try, live ones first */
     uint32_t count, tried;
     uint64_t deadline_ms;
-    double start;
     char addr[CKV_ADDR_MAX]; /* replica currently asked */
 } proxy_op;
 
@@ -32,13 +30,13 @@ static void proxy_op_free(proxy_op *op)
 /* Replicas of shard, rotating the starting point to spread load, known-down ones last. */
 static void order_replicas(ckv_node *n, uint32_t shard, proxy_op *op)
 {
-    uint32_t first = ckv_shard_map_first_replica(&n->map, shard);
-    uint32_t rf = n->map.rf, start = n->rr++;
+    uint32_t first = ckv_shard_map_first_replica(&n->r.map, shard);
+    uint32_t rf = n->r.map.rf, start = n->rr++;
     op->count = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t i = 0; i < rf; i++) {
             uint32_t idx = first + (start + i) % rf;
-            bool down = ckv_peer_is_down(n->pool, n->map.view.addrs[idx]);
+            bool down = ckv_peer_is_down(n->pool, n->r.map.view.addrs[idx]);
             if (down == (pass == 1))
                 op->order[op->count++] = idx;
         }
@@ -59,18 +57,17 @@ static void reply_proxied(proxy_op *op, int status, const char *body, size_t len
             ckv_sbuf_addc(&b, ',');
     } else {
         ckv_context ctx;
-        ckv_request_context(n, op->req, &ctx);
+        ckv_req_context(op->req, &n->r.map, &ctx);
         ckv_sbuf_adds(&b, "{\"message\":\"Error in ");
         ckv_sbuf_adds(&b, ckv_method_name(op->method));
         ckv_sbuf_adds(&b, "\",\"error\":\"Unexpected reply from the owning shard\"");
-        ckv_json_add_context(&b, true, &n->map, &ctx);
+        ckv_json_add_context(&b, true, &n->r.map, &ctx);
         ckv_sbuf_addc(&b, ',');
     }
     ckv_sbuf_adds(&b, "\"address\":");
     ckv_sbuf_add_json_str(&b, op->addr, strlen(op->addr));
     ckv_sbuf_addc(&b, '}');
-    n->cur_start = op->start;
-    ckv_reply(n, op->req, status, &b);
+    ckv_reply(op->req, status, &b);
 }
 
 static void proxy_try_next(proxy_op *op);
@@ -92,10 +89,9 @@ static void proxy_give_up(proxy_op *op)
 {
     ckv_node *n = op->n;
     ckv_context ctx;
-    ckv_request_context(n, op->req, &ctx);
+    ckv_req_context(op->req, &n->r.map, &ctx);
     n->metrics.proxy_unavailable++;
-    n->cur_start = op->start;
-    ckv_reply_error(n, op->req, 503, "Unable to satisfy request", &ctx);
+    ckv_reply_error(op->req, 503, "Unable to satisfy request", &n->r.map, &ctx);
     proxy_op_free(op);
 }
 
@@ -110,7 +106,7 @@ static void proxy_try_next(proxy_op *op)
          * (paused, overloaded) cannot use up the whole budget before failover */
         uint32_t attempt_ms = (uint32_t)((op->deadline_ms - now) / (op->count - op->tried));
         uint32_t idx = op->order[op->tried++];
-        snprintf(op->addr, sizeof(op->addr), "%s", n->map.view.addrs[idx]);
+        snprintf(op->addr, sizeof(op->addr), "%s", n->r.map.view.addrs[idx]);
         if (ckv_peer_send(n->pool, op->addr, op->method, op->uri, op->body, op->body_len,
                           attempt_ms > 0 ? attempt_ms : 1, now + (attempt_ms > 0 ? attempt_ms : 1),
                           on_proxy_reply, op) == CKV_OK)
@@ -119,21 +115,21 @@ static void proxy_try_next(proxy_op *op)
     proxy_give_up(op);
 }
 
-void ckv_proxy_forward(ckv_node *n, struct evhttp_request *req, uint32_t shard)
+void ckv_proxy_forward(ckv_node *n, ckv_req *req, uint32_t shard)
 {
     proxy_op *op = calloc(1, sizeof(*op));
     size_t len;
-    const char *body = ckv_request_body(req, &len);
+    const char *body = ckv_req_body(req, &len);
     if (op != NULL) {
-        op->uri = strdup(evhttp_request_get_uri(req));
+        op->uri = strdup(ckv_req_uri(req));
         op->body = len > 0 ? malloc(len) : NULL;
     }
     if (op == NULL || op->uri == NULL || (len > 0 && op->body == NULL)) {
         if (op != NULL)
             proxy_op_free(op);
         ckv_context ctx;
-        ckv_request_context(n, req, &ctx);
-        ckv_reply_error(n, req, 500, "Out of memory", &ctx);
+        ckv_req_context(req, &n->r.map, &ctx);
+        ckv_reply_error(req, 500, "Out of memory", &n->r.map, &ctx);
         return;
     }
     if (len > 0)
@@ -141,8 +137,7 @@ void ckv_proxy_forward(ckv_node *n, struct evhttp_request *req, uint32_t shard)
     op->body_len = len;
     op->n = n;
     op->req = req;
-    op->method = evhttp_request_get_command(req);
-    op->start = n->cur_start;
+    op->method = ckv_req_method(req);
     op->deadline_ms = ckv_now_ms() + n->cfg.proxy_timeout_ms;
     order_replicas(n, shard, op);
     proxy_try_next(op);

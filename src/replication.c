@@ -5,7 +5,7 @@
  * housekeeping timer (and at once when a request waits), each replica is sent this
  * node's clock; it answers with every version whose dot that clock does not cover, in
  * chunks, and its clock, which this node then adopts (pointwise max). */
-#include "causalkv/node.h"
+#include "node.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +24,7 @@ static repl_call *repl_call_new(ckv_node *n, uint32_t peer)
     if (c != NULL) {
         c->n = n;
         c->peer = peer;
-        c->map_gen = n->map_gen;
+        c->map_gen = n->r.map_gen;
     }
     return c;
 }
@@ -32,23 +32,21 @@ static repl_call *repl_call_new(ckv_node *n, uint32_t peer)
 /* True when the reply belongs to the node's current map and the node keeps going. */
 static bool repl_call_current(const repl_call *c)
 {
-    return !c->n->shutting_down && c->map_gen == c->n->map_gen && c->n->self >= 0;
+    return !c->n->shutting_down && c->map_gen == c->n->r.map_gen && c->n->r.self >= 0;
 }
 
-bool ckv_repl_apply(ckv_node *n, ckv_version *v)
+void ckv_repl_sync_map(ckv_node *n)
 {
-    if (v->lamport > n->lamport)
-        n->lamport = v->lamport;
-    return ckv_store_join(n->store, v) == CKV_OK;
+    if (n->repl_map_gen != n->r.map_gen) {
+        memset(n->repl, 0, sizeof(n->repl));
+        n->repl_map_gen = n->r.map_gen;
+    }
 }
 
-void ckv_repl_on_local_write(ckv_node *n, ckv_version *v)
+void ckv_repl_on_local_write(ckv_node *n)
 {
-    if (n->map.rf <= 1)
-        return;
-    if (ckv_wlog_append(n->wlog, v) != CKV_OK)
-        log_warn("replication log out of order at seq %llu", (unsigned long long)v->seq);
-    event_active(n->push_ev, EV_TIMEOUT, 0); /* once per loop iteration, batching writes */
+    if (ckv_replica_has_peers(&n->r))
+        event_active(n->push_ev, EV_TIMEOUT, 0); /* once per loop iteration, batching writes */
 }
 
 static void push_peer(ckv_node *n, uint32_t peer);
@@ -63,13 +61,14 @@ static void on_push_reply(int status, const char *body, size_t len, void *arg)
     json_t *msg = status == 200 && current ? ckv_json_parse_message(body, len) : NULL;
     ckv_vclock peer_clock;
     uint64_t epoch;
-    if (msg != NULL && ckv_json_get_u64(msg, "epoch", &epoch) == CKV_OK && epoch == n->map.epoch &&
-        ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->map.view.n, &peer_clock) ==
+    if (msg != NULL && ckv_json_get_u64(msg, "epoch", &epoch) == CKV_OK &&
+        epoch == n->r.map.epoch &&
+        ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->r.map.view.n, &peer_clock) ==
             CKV_OK) {
         /* the peer's word is the truth now, even when lower (it restarted empty) */
-        n->repl[c->peer].acked = peer_clock.c[n->self];
+        n->repl[c->peer].acked = peer_clock.c[n->r.self];
         n->metrics.pushes++;
-        if (n->repl[c->peer].acked < ckv_wlog_last_seq(n->wlog))
+        if (n->repl[c->peer].acked < ckv_wlog_last_seq(n->r.wlog))
             push_peer(n, c->peer);
     }
     json_decref(msg);
@@ -79,20 +78,18 @@ static void on_push_reply(int status, const char *body, size_t len, void *arg)
 static void push_peer(ckv_node *n, uint32_t peer)
 {
     ckv_repl_peer *rp = &n->repl[peer];
-    if (rp->push_inflight || rp->acked >= ckv_wlog_last_seq(n->wlog))
+    if (rp->push_inflight || rp->acked >= ckv_wlog_last_seq(n->r.wlog))
         return;
-    const ckv_version *batch[CKV_DEFAULT_REPL_BATCH];
-    size_t max =
-        n->cfg.repl_batch < CKV_DEFAULT_REPL_BATCH ? n->cfg.repl_batch : CKV_DEFAULT_REPL_BATCH;
-    size_t count = ckv_wlog_after(n->wlog, rp->acked, batch, max);
+    const ckv_version **batch = n->push_batch;
+    size_t count = ckv_wlog_after(n->r.wlog, rp->acked, batch, n->cfg.repl_batch);
     if (count == (size_t)-1 || count == 0)
         return; /* the peer is behind the log: anti-entropy repairs it */
     ckv_sbuf b;
     ckv_sbuf_init(&b);
     ckv_sbuf_adds(&b, "{\"epoch\":");
-    ckv_sbuf_add_u64(&b, n->map.epoch);
+    ckv_sbuf_add_u64(&b, n->r.map.epoch);
     ckv_sbuf_adds(&b, ",\"from\":");
-    ckv_sbuf_add_u64(&b, (uint64_t)n->self);
+    ckv_sbuf_add_u64(&b, (uint64_t)n->r.self);
     ckv_sbuf_adds(&b, ",\"versions\":[");
     for (size_t i = 0; i < count && b.len < CKV_BATCH_SOFT_BYTES; i++) {
         if (i > 0)
@@ -102,7 +99,7 @@ static void push_peer(ckv_node *n, uint32_t peer)
     ckv_sbuf_adds(&b, "]}");
     repl_call *c = repl_call_new(n, peer);
     if (c != NULL && !ckv_sbuf_failed(&b) &&
-        ckv_peer_send(n->pool, n->map.view.addrs[peer], EVHTTP_REQ_POST,
+        ckv_peer_send(n->pool, n->r.map.view.addrs[peer], EVHTTP_REQ_POST,
                       CKV_INTERNAL_PREFIX "replicate", b.data, b.len, n->cfg.proxy_timeout_ms, 0,
                       on_push_reply, c) == CKV_OK)
         rp->push_inflight = true;
@@ -113,15 +110,16 @@ static void push_peer(ckv_node *n, uint32_t peer)
 
 /* Calls fn for every other replica of this node's shard. */
 #define FOR_EACH_SHARD_PEER(n, peer)                                                               \
-    for (uint32_t peer = ckv_shard_map_first_replica(&(n)->map, (n)->my_shard),                    \
-                  peer##_end = peer + (n)->map.rf;                                                 \
-         (n)->self >= 0 && peer < peer##_end; peer++)                                              \
-        if (peer != (uint32_t)(n)->self)
+    for (uint32_t peer = ckv_shard_map_first_replica(&(n)->r.map, (n)->r.shard),                   \
+                  peer##_end = peer + (n)->r.map.rf;                                               \
+         (n)->r.self >= 0 && peer < peer##_end; peer++)                                            \
+        if (peer != (uint32_t)(n)->r.self)
 
 void ckv_repl_push_all(ckv_node *n)
 {
     if (n->shutting_down)
         return;
+    ckv_repl_sync_map(n);
     FOR_EACH_SHARD_PEER(n, peer)
     push_peer(n, peer);
 }
@@ -132,7 +130,7 @@ void ckv_repl_push_all(ckv_node *n)
  * that reused one of their dots would be taken for it and lost. */
 static void bootstrap_check(ckv_node *n)
 {
-    if (!n->bootstrapping && !n->counter_pending)
+    if (!n->r.bootstrapping && !n->r.counter_pending)
         return;
     bool all = true, any = false;
     FOR_EACH_SHARD_PEER(n, peer)
@@ -140,27 +138,26 @@ static void bootstrap_check(ckv_node *n)
         all = all && n->repl[peer].synced_once;
         any = any || n->repl[peer].synced_once;
     }
-    if (n->bootstrapping && (any || (n->has_base && ckv_now_ms() >= n->bootstrap_deadline_ms))) {
-        n->bootstrapping = false;
+    if (n->r.bootstrapping &&
+        (any || (n->r.has_base && ckv_now_ms() >= n->bootstrap_deadline_ms))) {
+        n->r.bootstrapping = false;
         log_info("serving reads: %s", any ? "caught up with a replica"
                                           : "no replica answered within the causal timeout");
         ckv_node_wake(n);
     }
-    if (n->counter_pending && all) {
-        n->counter_pending = false;
+    if (n->r.counter_pending && all) {
+        n->r.counter_pending = false;
         log_info("serving writes: every replica answered; own counter at %llu",
-                 (unsigned long long)n->clock.c[n->self]);
+                 (unsigned long long)n->r.clock.c[n->r.self]);
         ckv_node_wake(n);
     }
 }
 
 void ckv_repl_begin_catch_up(ckv_node *n)
 {
-    bool replicated = n->self >= 0 && n->map.rf > 1;
-    n->bootstrapping = replicated;
-    n->counter_pending = replicated;
+    ckv_repl_sync_map(n);
     n->bootstrap_deadline_ms = ckv_now_ms() + n->cfg.causal_timeout_ms;
-    if (replicated)
+    if (ckv_replica_has_peers(&n->r))
         ckv_repl_pull_now(n);
 }
 
@@ -169,17 +166,13 @@ static void sync_peer(ckv_node *n, uint32_t peer);
 /* Adopts the responder's clock once every chunk of its state has been merged. */
 static void sync_complete(ckv_node *n, ckv_repl_peer *rp)
 {
-    uint64_t own_before = n->clock.c[n->self];
-    ckv_vclock before = n->clock;
-    ckv_vclock_merge(&n->clock, &rp->sync_target);
-    if (n->clock.c[n->self] != own_before) /* learnt after a restart: continue from there */
-        ckv_wlog_reset(n->wlog, n->clock.c[n->self]);
-    if (!rp->synced_once && !n->has_base) {
-        n->has_base = true; /* that first full answer carried the base state too */
-        log_info("received the base state of epoch %llu", (unsigned long long)n->map.epoch);
+    bool advanced = ckv_replica_merge_clock(&n->r, &rp->sync_target);
+    if (!rp->synced_once && !n->r.has_base) {
+        n->r.has_base = true; /* that first full answer carried the base state too */
+        log_info("received the base state of epoch %llu", (unsigned long long)n->r.map.epoch);
     }
     rp->synced_once = true;
-    if (!ckv_vclock_leq(&n->clock, &before))
+    if (advanced)
         ckv_node_wake(n);
     bootstrap_check(n);
 }
@@ -189,10 +182,10 @@ static int sync_merge_reply(ckv_node *n, ckv_repl_peer *rp, json_t *msg)
     uint64_t epoch, cursor, gen, restart = 0;
     ckv_vclock target;
     json_t *versions = json_object_get(msg, "versions");
-    if (ckv_json_get_u64(msg, "epoch", &epoch) != CKV_OK || epoch != n->map.epoch ||
+    if (ckv_json_get_u64(msg, "epoch", &epoch) != CKV_OK || epoch != n->r.map.epoch ||
         ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK ||
         ckv_json_get_u64(msg, "gen", &gen) != CKV_OK || !json_is_array(versions) ||
-        ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->map.view.n, &target) !=
+        ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->r.map.view.n, &target) !=
             CKV_OK)
         return CKV_ERROR;
     ckv_json_get_u64(msg, "restart", &restart);
@@ -202,10 +195,10 @@ static int sync_merge_reply(ckv_node *n, ckv_repl_peer *rp, json_t *msg)
     json_t *item;
     json_array_foreach(versions, i, item)
     {
-        ckv_version *v = ckv_json_version_decode(item, n->map.view.n);
+        ckv_version *v = ckv_json_version_decode(item, n->r.map.view.n);
         if (v == NULL)
             return CKV_ERROR;
-        ckv_repl_apply(n, v);
+        ckv_replica_apply(&n->r, v);
         ckv_version_unref(v);
     }
     rp->sync_cursor = cursor;
@@ -224,11 +217,11 @@ static bool learn_newer_view(ckv_node *n, const char *body, size_t len)
     char err[256];
     ckv_shard_map map;
     bool newer = msg != NULL && ckv_json_get_u64(msg, "epoch", &epoch) == CKV_OK &&
-                 epoch > n->map.epoch &&
+                 epoch > n->r.map.epoch &&
                  ckv_view_change_body_parse(msg, &view, &rf, err, sizeof(err)) == CKV_OK &&
                  ckv_shard_map_init(&map, &view, rf, epoch, err, sizeof(err)) == CKV_OK;
     json_decref(msg);
-    if (!newer || n->frozen)
+    if (!newer || n->r.writes_paused)
         return false;
     log_warn("a view change to epoch %llu happened while this node was away; joining it",
              (unsigned long long)epoch);
@@ -253,7 +246,7 @@ static void on_sync_reply(int status, const char *body, size_t len, void *arg)
     json_t *msg = status == 200 ? ckv_json_parse_message(body, len) : NULL;
     if (msg == NULL || sync_merge_reply(n, rp, msg) != CKV_OK) {
         if (status == 200)
-            log_warn("sync: bad reply from %s", n->map.view.addrs[c->peer]);
+            log_warn("sync: bad reply from %s", n->r.map.view.addrs[c->peer]);
         rp->sync_cursor = 0;
         bootstrap_check(n); /* an unreachable replica holds up writes, not reads */
     } else if (rp->sync_cursor == 0) {
@@ -274,22 +267,23 @@ static void sync_peer(ckv_node *n, uint32_t peer)
     ckv_sbuf b;
     ckv_sbuf_init(&b);
     ckv_sbuf_adds(&b, "{\"epoch\":");
-    ckv_sbuf_add_u64(&b, n->map.epoch);
+    ckv_sbuf_add_u64(&b, n->r.map.epoch);
     ckv_sbuf_adds(&b, ",\"from\":");
-    ckv_sbuf_add_u64(&b, (uint64_t)n->self);
+    ckv_sbuf_add_u64(&b, (uint64_t)n->r.self);
     ckv_sbuf_adds(&b, ",\"cursor\":");
     ckv_sbuf_add_u64(&b, rp->sync_cursor);
     ckv_sbuf_adds(&b, ",\"gen\":");
     ckv_sbuf_add_u64(&b, rp->sync_gen);
     ckv_sbuf_adds(&b, ",\"clock\":");
-    ckv_json_add_clock_array(&b, &n->clock);
-    if (!n->has_base)
+    ckv_json_add_clock_array(&b, &n->r.clock);
+    if (!n->r.has_base)
         ckv_sbuf_adds(&b, ",\"want-base\":1");
     ckv_sbuf_addc(&b, '}');
     repl_call *c = repl_call_new(n, peer);
     if (c != NULL && !ckv_sbuf_failed(&b) &&
-        ckv_peer_send(n->pool, n->map.view.addrs[peer], EVHTTP_REQ_POST, CKV_INTERNAL_PREFIX "sync",
-                      b.data, b.len, n->cfg.proxy_timeout_ms, 0, on_sync_reply, c) == CKV_OK)
+        ckv_peer_send(n->pool, n->r.map.view.addrs[peer], EVHTTP_REQ_POST,
+                      CKV_INTERNAL_PREFIX "sync", b.data, b.len, n->cfg.proxy_timeout_ms, 0,
+                      on_sync_reply, c) == CKV_OK)
         rp->sync_inflight = true;
     else
         free(c);
@@ -298,15 +292,16 @@ static void sync_peer(ckv_node *n, uint32_t peer)
 
 void ckv_repl_pull_now(ckv_node *n)
 {
-    if (n->map.rf <= 1 || n->self < 0)
+    if (!ckv_replica_has_peers(&n->r))
         return;
+    ckv_repl_sync_map(n);
     FOR_EACH_SHARD_PEER(n, peer)
     sync_peer(n, peer);
 }
 
 void ckv_repl_tick(ckv_node *n)
 {
-    if (n->self < 0)
+    if (n->r.self < 0)
         return;
     bootstrap_check(n);
     ckv_repl_pull_now(n);

@@ -5,7 +5,7 @@
  * state, staged on its replicas) → commit (new view + epoch everywhere) → reply. A
  * failure before commit aborts everywhere and the old view stays in force. Participants
  * abort on their own when the coordinator goes silent for VIEW_CHANGE_TIMEOUT_MS. */
-#include "causalkv/node.h"
+#include "node.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +21,7 @@ enum vc_phase { VC_PREPARE, VC_COLLECT, VC_INSTALL, VC_COMMIT, VC_ABORT };
 
 typedef struct vc_coord {
     ckv_node *n;
-    struct evhttp_request *req;
+    ckv_req *req;
     uint64_t id;
     ckv_view_plan plan;
     enum vc_phase phase;
@@ -303,7 +303,7 @@ static void collect_locally(vc_coord *c)
 {
     size_t pos = 0;
     const ckv_version *v;
-    while ((v = ckv_store_next(c->n->store, &pos)) != NULL)
+    while ((v = ckv_store_next(c->n->r.store, &pos)) != NULL)
         ckv_store_join(c->staging, (ckv_version *)v);
 }
 
@@ -382,8 +382,8 @@ static void coord_reply_failure(vc_coord *c)
     snprintf(msg, sizeof(msg), "View change failed: %s", c->why);
     log_warn("view change %llu failed: %s", (unsigned long long)c->id, c->why);
     ckv_context ctx;
-    ckv_request_context(n, c->req, &ctx);
-    ckv_reply_error(n, c->req, 503, msg, &ctx);
+    ckv_req_context(c->req, &n->r.map, &ctx);
+    ckv_reply_error(c->req, 503, msg, &n->r.map, &ctx);
     coord_free(c);
 }
 
@@ -414,7 +414,6 @@ static void add_shard_results(vc_coord *c, ckv_sbuf *b)
 
 static void coord_reply_success(vc_coord *c)
 {
-    ckv_node *n = c->n;
     uint64_t ms = ckv_now_ms() - c->started_ms;
     ckv_sbuf b;
     ckv_sbuf_init(&b);
@@ -431,7 +430,7 @@ static void coord_reply_success(vc_coord *c)
     log_info("view change %llu committed: epoch %llu, %u shards, %zu keys moved in %llu ms",
              (unsigned long long)c->id, (unsigned long long)c->plan.new_map.epoch,
              (unsigned)c->plan.new_map.shards, c->moved, (unsigned long long)ms);
-    ckv_reply(n, c->req, 200, &b);
+    ckv_reply(c->req, 200, &b);
     coord_free(c);
 }
 
@@ -520,22 +519,22 @@ static void coord_phase_done(vc_coord *c)
     }
 }
 
-static void reply_bad_change(ckv_node *n, struct evhttp_request *req, const char *why)
+static void reply_bad_change(ckv_node *n, ckv_req *req, const char *why)
 {
     ckv_context ctx;
-    ckv_request_context(n, req, &ctx);
-    ckv_reply_error(n, req, 400, why, &ctx);
+    ckv_req_context(req, &n->r.map, &ctx);
+    ckv_reply_error(req, 400, why, &n->r.map, &ctx);
 }
 
-void ckv_view_change_client(ckv_node *n, struct evhttp_request *req)
+void ckv_view_change_client(ckv_node *n, ckv_req *req)
 {
     size_t len;
-    const char *body = ckv_request_body(req, &len);
+    const char *body = ckv_req_body(req, &len);
     ckv_client_body b;
     char err[256];
     ckv_view view;
     long rf;
-    if (len > n->cfg.max_body_bytes || ckv_client_body_parse(body, len, &n->map, &b) != CKV_OK) {
+    if (len > n->cfg.max_body_bytes || ckv_client_body_parse(body, len, &n->r.map, &b) != CKV_OK) {
         ckv_client_body_free(&b);
         reply_bad_change(n, req, "Failed to parse request body");
         return;
@@ -552,35 +551,38 @@ void ckv_view_change_client(ckv_node *n, struct evhttp_request *req)
         reply_bad_change(n, req, "Out of memory");
         return;
     }
-    if (ckv_view_plan_init(&c->plan, &n->map, n->cfg.address, &view, rf, err, sizeof(err)) !=
+    if (ckv_view_plan_init(&c->plan, &n->r.map, n->cfg.address, &view, rf, err, sizeof(err)) !=
         CKV_OK) {
         free(c);
         reply_bad_change(n, req, err);
         return;
     }
-    if (!n->view_confirmed) {
+    if (!n->r.view_confirmed) {
         free(c);
         ckv_context ctx;
-        ckv_request_context(n, req, &ctx);
-        ckv_reply_error(n, req, 503,
+        ckv_req_context(req, &n->r.map, &ctx);
+        ckv_reply_error(req, 503,
                         "View change failed: this node has not yet confirmed the view in force "
                         "with the other members",
-                        &ctx);
+                        &n->r.map, &ctx);
         return;
     }
     if (n->vc->coord != NULL || n->vc->id != 0) {
         free(c);
         ckv_context ctx;
-        ckv_request_context(n, req, &ctx);
+        ckv_req_context(req, &n->r.map, &ctx);
         {
-            ckv_reply_error(n, req, 503, "View change failed: another view change is in progress",
-                            &ctx);
+            ckv_reply_error(req, 503, "View change failed: another view change is in progress",
+                            &n->r.map, &ctx);
             return;
         }
     }
     c->n = n;
     c->req = req;
-    c->id = (ckv_now_ms() << 16) ^ ((uint64_t)rand() & 0xffff) ^ (uint64_t)n->self;
+    /* unique across nodes (the address) and across changes here (time and a counter) */
+    static uint64_t changes;
+    uint64_t who = ckv_fnv1a64(n->cfg.address, strlen(n->cfg.address));
+    c->id = ((ckv_now_ms() << 16) ^ (who & 0xffff) ^ ++changes) | 1;
     c->started_ms = ckv_now_ms();
     c->staging = ckv_store_new();
     for (uint32_t i = 0; i < CKV_VIEW_MAX; i++)
@@ -596,16 +598,11 @@ void ckv_view_change_client(ckv_node *n, struct evhttp_request *req)
 
 /* ---------- participant ---------- */
 
-static void reply_json(ckv_node *n, struct evhttp_request *req, ckv_sbuf *b)
+static void reply_refused(ckv_node *n, ckv_req *req, int status, const char *why)
 {
-    ckv_reply(n, req, 200, b);
-}
-
-static void reply_refused(ckv_node *n, struct evhttp_request *req, int status, const char *why)
-{
-    ckv_context ctx = {.epoch = n->map.epoch};
-    ckv_vclock_init(&ctx.clock, n->map.view.n);
-    ckv_reply_error(n, req, status, why, &ctx);
+    ckv_context ctx = {.epoch = n->r.map.epoch};
+    ckv_vclock_init(&ctx.clock, n->r.map.view.n);
+    ckv_reply_error(req, status, why, &n->r.map, &ctx);
 }
 
 static void participant_reset(ckv_node *n)
@@ -615,7 +612,7 @@ static void participant_reset(ckv_node *n)
     vc->staged = NULL;
     vc->staged_lamport = 0;
     vc->id = 0;
-    n->frozen = false;
+    n->r.writes_paused = false;
     ckv_node_wake(n); /* paused writes go on (or re-route after a commit) */
 }
 
@@ -641,7 +638,7 @@ static int parse_prepare(json_t *msg, ckv_view_change *vc, char *err, size_t err
     return CKV_OK;
 }
 
-static void handle_prepare(ckv_node *n, struct evhttp_request *req, json_t *msg, uint64_t id)
+static void handle_prepare(ckv_node *n, ckv_req *req, json_t *msg, uint64_t id)
 {
     ckv_view_change *vc = n->vc;
     uint64_t epoch;
@@ -652,10 +649,10 @@ static void handle_prepare(ckv_node *n, struct evhttp_request *req, json_t *msg,
     }
     uint64_t deadline = UINT64_MAX, now = ckv_now_ms();
     ckv_json_get_u64(msg, "deadline", &deadline); /* absent: a coordinator that sets none */
-    if (!ckv_view_plan_may_prepare(n->map.epoch, vc->id, id, epoch, now, deadline)) {
+    if (!ckv_view_plan_may_prepare(n->r.map.epoch, vc->id, id, epoch, now, deadline)) {
         if (vc->id != 0 && vc->id != id)
             reply_refused(n, req, 409, "another view change is in progress");
-        else if (epoch <= n->map.epoch)
+        else if (epoch <= n->r.map.epoch)
             reply_refused(n, req, 409, "this node is already at that epoch or later");
         else
             reply_refused(n, req, 409, "prepare arrived after its deadline");
@@ -678,7 +675,7 @@ static void handle_prepare(ckv_node *n, struct evhttp_request *req, json_t *msg,
             return;
         }
         vc->id = id;
-        n->frozen = true;
+        n->r.writes_paused = true;
         log_info("view change %llu prepared: epoch %llu, writes paused", (unsigned long long)id,
                  (unsigned long long)epoch);
     }
@@ -686,13 +683,13 @@ static void handle_prepare(ckv_node *n, struct evhttp_request *req, json_t *msg,
     ckv_sbuf b;
     ckv_sbuf_init(&b);
     ckv_sbuf_adds(&b, "{\"epoch\":");
-    ckv_sbuf_add_u64(&b, n->map.epoch);
+    ckv_sbuf_add_u64(&b, n->r.map.epoch);
     ckv_sbuf_addc(&b, '}');
-    reply_json(n, req, &b);
+    ckv_reply(req, 200, &b);
 }
 
 /* Every version this node holds (tombstones too: they win joins), in chunks. */
-static void handle_collect(ckv_node *n, struct evhttp_request *req, json_t *msg)
+static void handle_collect(ckv_node *n, ckv_req *req, json_t *msg)
 {
     uint64_t cursor, gen;
     if (ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK ||
@@ -700,23 +697,23 @@ static void handle_collect(ckv_node *n, struct evhttp_request *req, json_t *msg)
         reply_refused(n, req, 400, "bad collect message");
         return;
     }
-    if (cursor != 0 && gen != ckv_store_generation(n->store)) {
+    if (cursor != 0 && gen != ckv_store_generation(n->r.store)) {
         reply_refused(n, req, 409, "store changed during collection");
         return;
     }
     ckv_sbuf b;
     ckv_sbuf_init(&b);
     ckv_sbuf_adds(&b, "{\"versions\":[");
-    size_t next = ckv_json_add_store_chunk(&b, n->store, (size_t)cursor, false, NULL, NULL);
+    size_t next = ckv_json_add_store_chunk(&b, n->r.store, (size_t)cursor, false, NULL, NULL);
     ckv_sbuf_adds(&b, "],\"cursor\":");
     ckv_sbuf_add_u64(&b, next);
     ckv_sbuf_adds(&b, ",\"gen\":");
-    ckv_sbuf_add_u64(&b, ckv_store_generation(n->store));
+    ckv_sbuf_add_u64(&b, ckv_store_generation(n->r.store));
     ckv_sbuf_addc(&b, '}');
-    reply_json(n, req, &b);
+    ckv_reply(req, 200, &b);
 }
 
-static void handle_install(ckv_node *n, struct evhttp_request *req, json_t *msg)
+static void handle_install(ckv_node *n, ckv_req *req, json_t *msg)
 {
     ckv_view_change *vc = n->vc;
     json_t *versions = json_object_get(msg, "versions");
@@ -745,22 +742,22 @@ static void handle_install(ckv_node *n, struct evhttp_request *req, json_t *msg)
     ckv_sbuf_adds(&b, "{\"staged\":");
     ckv_sbuf_add_u64(&b, ckv_store_live_count(vc->staged));
     ckv_sbuf_addc(&b, '}');
-    reply_json(n, req, &b);
+    ckv_reply(req, 200, &b);
 }
 
-static void reply_commit(ckv_node *n, struct evhttp_request *req)
+static void reply_commit(ckv_node *n, ckv_req *req)
 {
     ckv_sbuf b;
     ckv_sbuf_init(&b);
     ckv_sbuf_adds(&b, "{\"key-count\":");
-    ckv_sbuf_add_u64(&b, n->self >= 0 ? ckv_store_live_count(n->store) : 0);
+    ckv_sbuf_add_u64(&b, n->r.self >= 0 ? ckv_store_live_count(n->r.store) : 0);
     ckv_sbuf_adds(&b, ",\"epoch\":");
-    ckv_sbuf_add_u64(&b, n->map.epoch);
+    ckv_sbuf_add_u64(&b, n->r.map.epoch);
     ckv_sbuf_addc(&b, '}');
-    reply_json(n, req, &b);
+    ckv_reply(req, 200, &b);
 }
 
-static void handle_commit(ckv_node *n, struct evhttp_request *req)
+static void handle_commit(ckv_node *n, ckv_req *req)
 {
     ckv_view_change *vc = n->vc;
     ckv_store *fresh = vc->staged != NULL ? vc->staged : ckv_store_new();
@@ -769,29 +766,20 @@ static void handle_commit(ckv_node *n, struct evhttp_request *req)
         return;
     }
     vc->staged = NULL;
-    ckv_store_free(n->store);
-    n->store = fresh;
-    ckv_node_set_map(n, &vc->new_map);
-    if (vc->staged_lamport > n->lamport)
-        n->lamport = vc->staged_lamport;
+    ckv_replica_enter_epoch(&n->r, &vc->new_map, fresh, vc->staged_lamport);
     vc->committed_id = vc->id;
-    /* every replica of a new shard starts from the same base, with counters at zero */
-    n->bootstrapping = false;
-    n->counter_pending = false;
-    n->has_base = true;
-    n->view_confirmed = true;
     log_info("view change %llu committed here: epoch %llu, %s shard %u, %zu keys",
-             (unsigned long long)vc->id, (unsigned long long)n->map.epoch,
-             n->self >= 0 ? "member of" : "removed; was", (unsigned)n->my_shard,
-             ckv_store_live_count(n->store));
+             (unsigned long long)vc->id, (unsigned long long)n->r.map.epoch,
+             n->r.self >= 0 ? "member of" : "removed; was", (unsigned)n->r.shard,
+             ckv_store_live_count(n->r.store));
     participant_reset(n);
     reply_commit(n, req);
 }
 
-void ckv_view_change_internal(ckv_node *n, struct evhttp_request *req, const char *op)
+void ckv_view_change_internal(ckv_node *n, ckv_req *req, const char *op)
 {
     size_t len;
-    const char *body = ckv_request_body(req, &len);
+    const char *body = ckv_req_body(req, &len);
     json_t *msg = ckv_json_parse_message(body, len);
     uint64_t id;
     if (msg == NULL || ckv_json_get_u64(msg, "id", &id) != CKV_OK || id == 0 || vc_get(n) == NULL) {
@@ -822,7 +810,7 @@ void ckv_view_change_internal(ckv_node *n, struct evhttp_request *req, const cha
             ckv_sbuf b;
             ckv_sbuf_init(&b);
             ckv_sbuf_adds(&b, "{\"aborted\":true}");
-            reply_json(n, req, &b);
+            ckv_reply(req, 200, &b);
         } else
             reply_refused(n, req, 404, "Not found");
     }

@@ -20,7 +20,9 @@
  * The join (store.c) orders versions of one key by (Lamport time, origin): commutative,
  * associative and idempotent, so replicas that saw the same versions agree.
  *
- * Serving gates: what the node may serve at all, whatever the context says. */
+ * Serving gates: what the node may serve at all, whatever the context says. The rules
+ * here set them when the map changes; the glue that learns the facts (membership,
+ * catch-up from replicas, a view change preparing) opens and closes them. */
 #ifndef CAUSALKV_REPLICA_H
 #define CAUSALKV_REPLICA_H
 
@@ -51,7 +53,7 @@ typedef struct ckv_replica {
     ckv_vclock clock; /* writes of each replica of this shard reflected here, this epoch */
     uint64_t lamport; /* the highest Lamport time seen */
     ckv_wlog *wlog;   /* own recent writes, for pushing (kept when the shard has peers) */
-    /* serving gates */
+    /* serving gates (see above) */
     bool view_confirmed;  /* the view in force: installed by a change, or agreed by peers */
     bool has_base;        /* holds the state this epoch started from */
     bool bootstrapping;   /* reads wait: no replica has answered a full sync yet */

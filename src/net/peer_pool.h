@@ -5,8 +5,8 @@
  * or with status 0 when the peer could not be reached or the deadline passed. The body
  * pointer is valid only during the call. Freeing the pool ends every pending request with
  * status 0 (callbacks run once more); ckv_peer_send refuses new requests from then on. */
-#ifndef CAUSALKV_PEER_POOL_H
-#define CAUSALKV_PEER_POOL_H
+#ifndef CAUSALKV_NET_PEER_POOL_H
+#define CAUSALKV_NET_PEER_POOL_H
 
 #include <event2/event.h>
 #include <event2/http.h>

@@ -1,5 +1,5 @@
 /* peer_pool.c — keep-alive evhttp connections per peer, one deadline timer per request. */
-#include "causalkv/peer_pool.h"
+#include "peer_pool.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>

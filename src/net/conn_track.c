@@ -17,15 +17,18 @@
  * evhttp parses it. On a framing error the connection is answered 400 and closed at once,
  * and what it sent is dropped unparsed, so evhttp never acts on a request whose length
  * it would have taken from the wrong header. */
-#include "causalkv/node.h"
+#include "conn_track.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "causalkv/clock.h"
+#include "causalkv/common.h"
 #include "causalkv/http_framing.h"
 #include "causalkv/log.h"
 
@@ -35,10 +38,20 @@
  * callback holds it while the table moves. */
 typedef struct conn_guard {
     ckv_framing framing;
-    ckv_node *node;
+    ckv_conns *table;
     struct bufferevent *bev;
     struct evbuffer_cb_entry *entry;
 } conn_guard;
+
+struct ckv_conns {
+    struct ckv_conn *v;
+    size_t len, cap;
+    uint32_t *at_fd; /* fd -> index + 1 into v (0: unknown); checked on use */
+    size_t fd_cap;
+    uint64_t last_sweep_ms;
+    ckv_conns_options opt;
+    ckv_metrics *metrics;
+};
 
 struct ckv_conn {
     struct bufferevent *bev; /* our reference */
@@ -55,7 +68,7 @@ struct ckv_conn {
 static void refuse_framing(conn_guard *g, struct evbuffer *input)
 {
     evutil_socket_t fd = bufferevent_getfd(g->bev);
-    g->node->metrics.bad_framing++;
+    g->table->metrics->bad_framing++;
     log_debug("connection fd %d: bad request framing (%s); answering 400 and closing", (int)fd,
               g->framing.error);
     evbuffer_drain(input, evbuffer_get_length(input));
@@ -107,13 +120,13 @@ static void on_input(struct evbuffer *input, const struct evbuffer_cb_info *info
     }
 }
 
-static conn_guard *guard_new(ckv_node *n, struct bufferevent *bev)
+static conn_guard *guard_new(ckv_conns *t, struct bufferevent *bev)
 {
     conn_guard *g = calloc(1, sizeof(*g));
     if (g == NULL)
         return NULL;
     ckv_framing_init(&g->framing);
-    g->node = n;
+    g->table = t;
     g->bev = bev;
     g->entry = evbuffer_add_cb(bufferevent_get_input(bev), on_input, g);
     if (g->entry == NULL) {
@@ -133,8 +146,7 @@ static void guard_free(conn_guard *g)
 
 static struct bufferevent *new_conn(struct event_base *base, void *arg)
 {
-    ckv_node *n = arg;
-    ckv_conn_table *t = &n->conns;
+    ckv_conns *t = arg;
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL)
         return NULL; /* evhttp makes its own; that connection goes untracked */
@@ -147,9 +159,9 @@ static struct bufferevent *new_conn(struct event_base *base, void *arg)
         t->cap = cap;
     }
     bufferevent_incref(bev);
-    bool over_cap = t->len >= n->cfg.max_connections;
+    bool over_cap = t->len >= t->opt.max_connections;
     t->v[t->len] = (struct ckv_conn){.bev = bev,
-                                     .guard = guard_new(n, bev),
+                                     .guard = guard_new(t, bev),
                                      .since_ms = ckv_now_ms(),
                                      .refused = over_cap,
                                      .fd = -1};
@@ -157,9 +169,15 @@ static struct bufferevent *new_conn(struct event_base *base, void *arg)
     return bev;
 }
 
-void ckv_conn_attach(ckv_node *n)
+ckv_conns *ckv_conns_new(struct evhttp *http, const ckv_conns_options *opt, ckv_metrics *metrics)
 {
-    evhttp_set_bevcb(n->http, new_conn, n);
+    ckv_conns *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->opt = *opt;
+    t->metrics = metrics;
+    evhttp_set_bevcb(http, new_conn, t);
+    return t;
 }
 
 static bool released(struct bufferevent *bev)
@@ -169,9 +187,8 @@ static bool released(struct bufferevent *bev)
     return readcb == NULL;
 }
 
-void ckv_conn_sweep(ckv_node *n)
+void ckv_conns_sweep(ckv_conns *t)
 {
-    ckv_conn_table *t = &n->conns;
     uint64_t now = ckv_now_ms();
     for (size_t i = 0; i < t->len;) {
         struct ckv_conn *c = &t->v[i];
@@ -183,7 +200,7 @@ void ckv_conn_sweep(ckv_node *n)
                 t->at_fd[c->fd] = (uint32_t)i + 1; /* it moved into slot i */
             continue;
         }
-        if (!c->busy && now - c->since_ms > n->cfg.http_timeout_ms) {
+        if (!c->busy && now - c->since_ms > t->opt.http_timeout_ms) {
             evutil_socket_t fd = bufferevent_getfd(c->bev);
             log_debug("closing connection fd %d: no complete request for %u ms", (int)fd,
                       (unsigned)(now - c->since_ms));
@@ -196,7 +213,7 @@ void ckv_conn_sweep(ckv_node *n)
     t->last_sweep_ms = now;
 }
 
-static int index_fd(ckv_conn_table *t, evutil_socket_t fd)
+static int index_fd(ckv_conns *t, evutil_socket_t fd)
 {
     if ((size_t)fd < t->fd_cap)
         return CKV_OK;
@@ -212,9 +229,8 @@ static int index_fd(ckv_conn_table *t, evutil_socket_t fd)
     return CKV_OK;
 }
 
-static struct ckv_conn *conn_of(ckv_node *n, struct evhttp_request *req)
+static struct ckv_conn *conn_of(ckv_conns *t, struct evhttp_request *req)
 {
-    ckv_conn_table *t = &n->conns;
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
     evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
@@ -237,21 +253,20 @@ static struct ckv_conn *conn_of(ckv_node *n, struct evhttp_request *req)
     return NULL;
 }
 
-bool ckv_conn_admit(ckv_node *n, struct evhttp_request *req)
+bool ckv_conns_admit(ckv_conns *t, struct evhttp_request *req)
 {
-    ckv_conn_table *t = &n->conns;
-    struct ckv_conn *c = conn_of(n, req);
+    struct ckv_conn *c = conn_of(t, req);
     if (c == NULL)
         return true;
     if (c->refused && ckv_now_ms() - t->last_sweep_ms >= SWEEP_MIN_INTERVAL_MS) {
-        ckv_conn_sweep(n); /* released connections may have made room */
-        c = conn_of(n, req);
+        ckv_conns_sweep(t); /* released connections may have made room */
+        c = conn_of(t, req);
         if (c == NULL)
             return true;
-        c->refused = t->len > n->cfg.max_connections;
+        c->refused = t->len > t->opt.max_connections;
     }
     if (c->refused) {
-        n->metrics.connections_refused++;
+        t->metrics->connections_refused++;
         evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
         return false;
     }
@@ -260,27 +275,29 @@ bool ckv_conn_admit(ckv_node *n, struct evhttp_request *req)
     return true;
 }
 
-void ckv_conn_replied(ckv_node *n, struct evhttp_request *req)
+void ckv_conns_replied(ckv_conns *t, struct evhttp_request *req)
 {
-    struct ckv_conn *c = conn_of(n, req);
+    struct ckv_conn *c = conn_of(t, req);
     if (c != NULL) {
         c->busy = false;
         c->since_ms = ckv_now_ms();
     }
 }
 
-uint32_t ckv_conn_open(const ckv_node *n)
+uint32_t ckv_conns_open(const ckv_conns *t)
 {
-    return (uint32_t)n->conns.len;
+    return (uint32_t)t->len;
 }
 
-void ckv_conn_free(ckv_node *n)
+void ckv_conns_free(ckv_conns *t)
 {
-    for (size_t i = 0; i < n->conns.len; i++) {
-        guard_free(n->conns.v[i].guard);
-        bufferevent_decref(n->conns.v[i].bev);
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->len; i++) {
+        guard_free(t->v[i].guard);
+        bufferevent_decref(t->v[i].bev);
     }
-    free(n->conns.v);
-    free(n->conns.at_fd);
-    memset(&n->conns, 0, sizeof(n->conns));
+    free(t->v);
+    free(t->at_fd);
+    free(t);
 }

@@ -1,0 +1,177 @@
+/* http_reply.c — per-request records and replies (see http_reply.h). */
+#include "http_reply.h"
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "causalkv/clock.h"
+#include "causalkv/json_codec.h"
+#include "conn_track.h"
+
+ckv_req *ckv_req_new(ckv_http_server *server, struct evhttp_request *ev)
+{
+    ckv_req *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    r->ev = ev;
+    r->server = server;
+    r->start_us = ckv_mono_us();
+    r->endpoint = CKV_EP_OTHER;
+    return r;
+}
+
+const char *ckv_method_name(enum evhttp_cmd_type m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    }
+    return "UNKNOWN";
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    }
+    return "Unknown";
+}
+
+enum evhttp_cmd_type ckv_req_method(const ckv_req *r)
+{
+    return evhttp_request_get_command(r->ev);
+}
+
+const char *ckv_req_uri(const ckv_req *r)
+{
+    return evhttp_request_get_uri(r->ev);
+}
+
+const char *ckv_req_header(const ckv_req *r, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+}
+
+void ckv_req_add_header(ckv_req *r, const char *name, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);
+}
+
+const char *ckv_req_body(const ckv_req *r, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+    *len = evbuffer_get_length(in);
+    return *len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+}
+
+void ckv_req_context(const ckv_req *r, const ckv_shard_map *map, ckv_context *ctx)
+{
+    size_t len;
+    const char *body = ckv_req_body(r, &len);
+    ckv_client_body b;
+    if (ckv_client_body_parse(body, len, map, &b) == CKV_OK && b.ctx.epoch == map->epoch) {
+        *ctx = b.ctx;
+    } else {
+        /* older: causality holds within an epoch; newer: not this node's to echo */
+        ctx->epoch = map->epoch;
+        ckv_vclock_init(&ctx->clock, map->view.n);
+    }
+    ckv_client_body_free(&b);
+}
+
+static void free_stolen(const void *data, size_t len, void *extra)
+{
+    (void)len;
+    (void)extra;
+    free((void *)data);
+}
+
+void ckv_reply_typed(ckv_req *r, int status, const char *content_type, ckv_sbuf *body)
+{
+    if (ckv_sbuf_failed(body)) {
+        ckv_sbuf_free(body);
+        ckv_sbuf_init(body);
+        ckv_sbuf_adds(body,
+                      "{\"message\":\"Error\",\"error\":\"Out of memory\",\"causal-context\":{}}");
+        status = 500;
+        content_type = "application/json";
+    }
+    ckv_req_add_header(r, "Content-Type", content_type);
+    size_t len;
+    char *data = ckv_sbuf_steal(body, &len);
+    struct evbuffer *out = evhttp_request_get_output_buffer(r->ev);
+    if (data != NULL && evbuffer_add_reference(out, data, len, free_stolen, NULL) != 0)
+        free(data);
+    double elapsed = (double)(ckv_mono_us() - r->start_us) / 1e6;
+    ckv_metrics_observe(r->server->metrics, r->endpoint, status, elapsed);
+    if (r->server->conns != NULL)
+        ckv_conns_replied(r->server->conns, r->ev);
+    struct evhttp_request *ev = r->ev;
+    free(r);
+    evhttp_send_reply(ev, status, reason_phrase(status), NULL);
+}
+
+void ckv_reply(ckv_req *r, int status, ckv_sbuf *body)
+{
+    ckv_reply_typed(r, status, "application/json", body);
+}
+
+void ckv_reply_error(ckv_req *r, int status, const char *error, const ckv_shard_map *map,
+                     const ckv_context *ctx)
+{
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, "{\"message\":\"Error in ");
+    ckv_sbuf_adds(&b, ckv_method_name(ckv_req_method(r)));
+    ckv_sbuf_adds(&b, "\",\"error\":");
+    ckv_sbuf_add_json_str(&b, error, strlen(error));
+    if (status == 404 && strcmp(error, "Key does not exist") == 0)
+        ckv_sbuf_adds(&b, ",\"doesExist\":false");
+    ckv_json_add_context(&b, true, map, ctx);
+    ckv_sbuf_addc(&b, '}');
+    ckv_reply(r, status, &b);
+}
+
+void ckv_reply_error_here(ckv_req *r, int status, const char *error, const ckv_shard_map *map)
+{
+    ckv_context ctx;
+    ckv_req_context(r, map, &ctx);
+    ckv_reply_error(r, status, error, map, &ctx);
+}

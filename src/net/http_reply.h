@@ -1,0 +1,66 @@
+/* http_reply.h — the per-request record, and every way a node answers an HTTP request.
+ *
+ * Each request evhttp hands over becomes a ckv_req (ckv_req_new) that carries its own
+ * state: when it arrived (monotonic), which endpoint it is, how long it may wait, and
+ * the handler that runs it again after a wait. Whoever holds a ckv_req answers it
+ * exactly once, with ckv_reply or ckv_reply_error, which records the latency, frees the
+ * record and hands the request back to evhttp. evhttp keeps the request alive until then
+ * even when the client has gone. */
+#ifndef CAUSALKV_NET_HTTP_REPLY_H
+#define CAUSALKV_NET_HTTP_REPLY_H
+
+#include <event2/http.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "causalkv/metrics.h"
+#include "causalkv/sbuf.h"
+#include "causalkv/shard_map.h"
+#include "causalkv/vclock.h"
+
+typedef struct ckv_conns ckv_conns;
+typedef struct ckv_req ckv_req;
+typedef void (*ckv_handler)(ckv_req *req, void *arg);
+
+/* What every reply of one server updates: its metrics and its connection table. */
+typedef struct ckv_http_server {
+    ckv_metrics *metrics;
+    ckv_conns *conns; /* may be NULL */
+} ckv_http_server;
+
+struct ckv_req {
+    struct evhttp_request *ev;
+    ckv_http_server *server;
+    uint64_t start_us;         /* arrival, monotonic */
+    uint64_t wait_deadline_ms; /* wall clock; set by the first wait, kept across retries */
+    enum ckv_endpoint endpoint;
+    ckv_handler handler; /* runs the request (again, after a wait) */
+    void *handler_arg;
+};
+
+/* NULL when out of memory (the caller answers with evhttp_send_error). */
+ckv_req *ckv_req_new(ckv_http_server *server, struct evhttp_request *ev);
+
+const char *ckv_method_name(enum evhttp_cmd_type m);
+enum evhttp_cmd_type ckv_req_method(const ckv_req *r);
+const char *ckv_req_uri(const ckv_req *r);
+const char *ckv_req_header(const ckv_req *r, const char *name);
+void ckv_req_add_header(ckv_req *r, const char *name, const char *value);
+/* The body as one contiguous buffer (not drained; "" when empty). */
+const char *ckv_req_body(const ckv_req *r, size_t *len);
+/* The request's causal context for an error reply: the body's, when it parses and
+ * belongs to map's epoch; otherwise the empty context of map's epoch. */
+void ckv_req_context(const ckv_req *r, const ckv_shard_map *map, ckv_context *ctx);
+
+/* Sends body (consumed) with status as JSON, and frees r. */
+void ckv_reply(ckv_req *r, int status, ckv_sbuf *body);
+/* Sends body (consumed) with its own content type, and frees r. */
+void ckv_reply_typed(ckv_req *r, int status, const char *content_type, ckv_sbuf *body);
+/* {"message":"Error in <METHOD>","error":error[,"doesExist":false],"causal-context":ctx}. */
+void ckv_reply_error(ckv_req *r, int status, const char *error, const ckv_shard_map *map,
+                     const ckv_context *ctx);
+/* The same, with the context of ckv_req_context. */
+void ckv_reply_error_here(ckv_req *r, int status, const char *error, const ckv_shard_map *map);
+
+#endif
