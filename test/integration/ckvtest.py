@@ -137,6 +137,72 @@ def key_count(addr, timeout=5):
     return js["key-count"]
 
 
+def as_object(reply):
+    """(status, json) -> (status, json, or {} when the body is not a JSON object)."""
+    st, js = reply
+    return st, js if isinstance(js, dict) else {}
+
+
+def kv_get_obj(addr, key, timeout=5):
+    return as_object(kv_get(addr, key, timeout=timeout))
+
+
+def kv_put_obj(addr, key, value, timeout=5):
+    return as_object(kv_put(addr, key, value, timeout=timeout))
+
+
+def kv_delete_obj(addr, key, timeout=5):
+    return as_object(kv_delete(addr, key, timeout=timeout))
+
+
+def health(addr, timeout=2):
+    """(status, json object) of GET /healthz."""
+    st, js, _, _ = request(addr, "GET", "/healthz", timeout=timeout)
+    return st, js if isinstance(js, dict) else {}
+
+
+# --------------------------------------------------------------------------- views
+
+VC_PATH = "/kv-store/view-change"
+
+
+def shard_groups(view, rf):
+    """The replica lists of the shards of a view, in shard order."""
+    return [list(view[i:i + rf]) for i in range(0, len(view), rf)]
+
+
+def expected_state(view, rf):
+    """[(shard id, replicas)] that the nodes of `view` must report."""
+    return [(i + 1, g) for i, g in enumerate(shard_groups(view, rf))]
+
+
+def view_state(addr, timeout=5):
+    """[(shard id, replicas)] as node `addr` reports them (/kv-store/shards, then
+    /kv-store/shards/<id> for each)."""
+    st, js, _, raw = request(addr, "GET", "/kv-store/shards", timeout=timeout)
+    if st != 200 or not isinstance(js, dict) or not isinstance(js.get("shards"), list):
+        raise AssertionError("GET /kv-store/shards at %s: %s %r" % (addr, st, raw))
+    out = []
+    for sid in js["shards"]:
+        st2, js2, _, raw2 = request(addr, "GET", "/kv-store/shards/%s" % sid, timeout=timeout)
+        if st2 != 200 or not isinstance(js2, dict):
+            raise AssertionError("GET /kv-store/shards/%s at %s: %s %r" % (sid, addr, st2, raw2))
+        out.append((sid, js2.get("replicas")))
+    return out
+
+
+def view_change(addr, view, rf, timeout=35):
+    """(status, json, raw, seconds) of PUT /kv-store/view-change with the view as a list.
+    A timeout or connection error is reported as status None."""
+    t0 = time.monotonic()
+    try:
+        st, js, _, raw = request(addr, "PUT", VC_PATH, {"view": list(view), "repl-factor": rf},
+                                 timeout=timeout)
+    except OSError as e:
+        return None, None, repr(e).encode(), time.monotonic() - t0
+    return st, js, raw, time.monotonic() - t0
+
+
 def poll(fn, timeout, interval=0.05, msg=None):
     """Call fn until it returns a truthy value; return it. Raise AssertionError at the
     deadline (exceptions from fn count as falsy; the last one is reported)."""
@@ -639,17 +705,23 @@ class Cluster:
         node.send(signal.SIGCONT)
         node.paused = False
 
-    def stop(self, i, timeout=5):
-        """SIGTERM and wait; return the exit code. On timeout, SIGKILL and raise."""
-        node = self._node(i)
-        if node.proc is None:
-            return None
+    def _term(self, node):
         node.expected_exit = True
         if node.proc.poll() is None:
             node.proc.send_signal(signal.SIGTERM)
             if node.paused:
                 node.proc.send_signal(signal.SIGCONT)
                 node.paused = False
+
+    def stop(self, i, timeout=5):
+        """SIGTERM and wait; return the exit code. On timeout, SIGKILL and raise."""
+        node = self._node(i)
+        if node.proc is None:
+            return None
+        self._term(node)
+        return self._wait_exit(node, timeout)
+
+    def _wait_exit(self, node, timeout):
         try:
             return node.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -708,15 +780,17 @@ class Cluster:
         crashed earlier, nodes exiting non-zero (sanitizer leak/error reports), nodes not
         exiting in time, sanitizer reports in any log."""
         problems = ["%s died unexpectedly with status %s" % c for c in self.crashed()]
-        for n in self.all_nodes():
-            if n.running():
-                try:
-                    rc = self.stop(n, timeout=timeout)
-                except AssertionError as e:
-                    problems.append(str(e))
-                    continue
-                if rc != 0:
-                    problems.append("%s exited with status %s on SIGTERM" % (n.addr, rc))
+        running = [n for n in self.all_nodes() if n.running()]
+        for n in running:  # all at once: each then has `timeout` to exit, in parallel
+            self._term(n)
+        for n in running:
+            try:
+                rc = self._wait_exit(n, timeout)
+            except AssertionError as e:
+                problems.append(str(e))
+                continue
+            if rc != 0:
+                problems.append("%s exited with status %s on SIGTERM" % (n.addr, rc))
         problems += ["%s log has a sanitizer report (%s)" % r for r in self.sanitizer_reports()]
         if problems:
             self.failed = True

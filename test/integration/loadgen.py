@@ -42,6 +42,10 @@ class Parallel:
             t.start()
         return self
 
+    def running(self):
+        """True while some item's fn has not returned."""
+        return any(t.is_alive() for t in self._threads)
+
     def join(self, timeout=None):
         """Wait (at most `timeout` seconds in all); the results in order (None for an item
         still running). An exception raised by fn is raised here."""

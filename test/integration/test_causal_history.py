@@ -3,17 +3,19 @@ shards through random nodes, each echoing its causal context; the recorded histo
 show no violation of read-your-writes, monotonic reads or writes-follow-reads
 (causal_checker), replicas must converge, and key counts must add up.
 
-Port 21200. Cluster 6 nodes rf=2 at 127.0.0.2-7; fault run 4 nodes rf=2 at 127.0.0.12-15."""
+Clusters: 6 nodes rf=2, and 4 nodes rf=2 for the fault run, on the file's ckvtest.slot."""
 
 import random
 import signal
 import threading
 import unittest
 
+import ckvtest
 from causal_checker import Recorder, check
 from ckvtest import Cluster, CkvTestCase, Session, key_count, kv_get, poll
+from loadgen import Parallel
 
-PORT = 21200
+SLOT = ckvtest.slot(__file__)
 
 
 def run_client(name, nops, keys, addrs, rec, errors, seed, stop=None, timeout=10):
@@ -108,19 +110,14 @@ class HistoryBase(CkvTestCase):
 
 class CausalHistory(HistoryBase):
     def test_8_clients_1000_ops_50_keys(self):
-        with Cluster(6, 2, PORT, first_ip=2, name="history") as cluster:
+        with Cluster(6, 2, name="history") as cluster:
             keys = ["h%d" % i for i in range(50)]
             rec = Recorder()
             errors = []
-            ts = [threading.Thread(target=run_client,
-                                   args=("c%d" % c, 1000, keys, cluster.addrs, rec, errors,
-                                         100 + c))
-                  for c in range(8)]
-            for t in ts:
-                t.start()
-            for t in ts:
-                t.join(600)
-            self.assertFalse(any(t.is_alive() for t in ts), "clients hung")
+            clients = Parallel(lambda c: run_client("c%d" % c, 1000, keys, cluster.addrs, rec,
+                                                    errors, 100 + c), range(8)).start()
+            clients.join(600)
+            self.assertFalse(clients.hung, "clients hung")
             self.assertEqual(len(rec.ops), 8000)
             kinds = {k: sum(1 for op in rec.ops if op.kind == k)
                      for k in ("get", "put", "delete")}
@@ -138,20 +135,17 @@ class CausalHistory(HistoryBase):
         """4 clients while a replica is paused and resumed and another is killed and
         restarted empty. Operations may fail (503) during faults but the history must
         stay causal and the replicas must converge afterwards."""
-        with Cluster(4, 2, PORT, first_ip=12, name="history-faults") as cluster:
+        with Cluster(4, 2, name="history-faults") as cluster:
             keys = ["f%d" % i for i in range(30)]
             rec = Recorder()
             errors = []
             stop = threading.Event()
-            ts = [threading.Thread(target=run_client,
-                                   args=("f%d" % c, 500, keys, cluster.addrs, rec, errors,
-                                         200 + c, stop, 3))
-                  for c in range(4)]
-            for t in ts:
-                t.start()
+            clients = Parallel(lambda c: run_client("f%d" % c, 500, keys, cluster.addrs, rec,
+                                                    errors, 200 + c, stop, 3),
+                               range(4)).start()
             try:
                 def at(n):
-                    poll(lambda: len(rec.ops) >= n or not any(t.is_alive() for t in ts),
+                    poll(lambda: len(rec.ops) >= n or not clients.running(),
                          120, 0.02, "history reaches %d ops" % n)
                 at(200)
                 cluster.pause(1)       # a replica of shard 1
@@ -165,9 +159,8 @@ class CausalHistory(HistoryBase):
                 stop.set()
                 raise
             finally:
-                for t in ts:
-                    t.join(300)
-            self.assertFalse(any(t.is_alive() for t in ts), "clients hung")
+                clients.join(300)
+            self.assertFalse(clients.hung, "clients hung")
             ok = sum(1 for op in rec.ops if op.ok)
             self.assertGreater(ok, 0.7 * len(rec.ops),
                                "too many failures: %d of %d; first: %s"

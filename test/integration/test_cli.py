@@ -1,9 +1,9 @@
 """Integration tests for causalkv-cli (issue 7): every subcommand against real nodes, exit
 codes, the causal context file, --json, unreachable and slow servers, usage errors.
 
-Port 21700; real nodes at 127.0.0.60..63 (4 nodes, rf=2, 2 shards) and 127.0.0.66..67
-(view change); fake HTTP servers (exact request shape, error replies) at 127.0.0.70..;
-127.0.0.59 never listens."""
+Real nodes (4 nodes, rf=2, 2 shards; 2 more for the view change), fake HTTP servers (exact
+request shape, error replies), a silent listener and an address that never listens: all
+on the file's ckvtest.slot."""
 
 import glob
 import http.server
@@ -21,9 +21,11 @@ import ckvtest
 from ckvtest import (SANITIZER_MARKS, SOURCE_DIR, Cluster, CkvTestCase, ctx_ge, key_count,
                      keypath, kv_get, poll, request, unique)
 
-PORT = 21700
-FIRST_IP = 60
-NOWHERE = "127.0.0.59:%d" % PORT
+SLOT = ckvtest.slot(__file__)
+PORT = SLOT.port
+NOWHERE = SLOT.addrs(1)[0]  # never listens
+FAKE_IP = SLOT.ips(1)[0]  # the fake servers (one at a time)
+SILENT_IP = SLOT.ips(1)[0]  # listens, never accepts
 
 
 def _find(var, name, current):
@@ -93,11 +95,11 @@ class CliRunner:
 
 
 class CliAgainstCluster(CliRunner, CkvTestCase):
-    """A shared 4-node, 2-shard, rf=2 cluster at 127.0.0.60..63:21700."""
+    """A shared 4-node, 2-shard, rf=2 cluster."""
 
     @classmethod
     def setUpClass(cls):
-        cls.cluster = Cluster(4, 2, PORT, first_ip=FIRST_IP, name="cli")
+        cls.cluster = Cluster(4, 2, name="cli")
         cls.addrs = cls.cluster.addrs
 
     @classmethod
@@ -283,7 +285,7 @@ class CliAgainstCluster(CliRunner, CkvTestCase):
 
 class CliViewChange(CliRunner, CkvTestCase):
     def test_view_change(self):
-        with Cluster(2, 1, PORT, first_ip=66, name="cli-vc") as c:
+        with Cluster(2, 1, name="cli-vc") as c:
             keys = [unique("vc") for _ in range(10)]
             for k in keys:
                 self.assertCli(self.cli(c.addrs[0], "put", k, "v" + k), 0)
@@ -343,13 +345,13 @@ class FakeNode:
         self.thread.join()
 
 
-CTX1 = {"epoch": 1, "clock": {"127.0.0.70:%d" % PORT: 4}}
-CTX2 = {"epoch": 1, "clock": {"127.0.0.70:%d" % PORT: 5}}
+CTX1 = {"epoch": 1, "clock": {"%s:%d" % (FAKE_IP, PORT): 4}}
+CTX2 = {"epoch": 1, "clock": {"%s:%d" % (FAKE_IP, PORT): 5}}
 EMPTY = {"epoch": 1, "clock": {}}
 
 
 class CliAgainstFakes(CliRunner, unittest.TestCase):
-    def fake(self, replies, ip="127.0.0.70"):
+    def fake(self, replies, ip=FAKE_IP):
         f = FakeNode(ip, replies)
         self.addCleanup(f.close)
         return f
@@ -443,10 +445,10 @@ class CliAgainstFakes(CliRunner, unittest.TestCase):
         s = socket.socket()
         self.addCleanup(s.close)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.71", PORT))
+        s.bind((SILENT_IP, PORT))
         s.listen(8)  # never accepts: the connection completes, no reply ever comes
         start = time.monotonic()
-        code, _, err = self.cli("127.0.0.71:%d" % PORT, "--timeout", "300", "get", "k")
+        code, _, err = self.cli("%s:%d" % (SILENT_IP, PORT), "--timeout", "300", "get", "k")
         elapsed = time.monotonic() - start
         self.assertEqual(code, 4, err)
         self.assertIn("timed out", err)

@@ -1,32 +1,32 @@
 """Integration tests for a sharded, replicated cluster (issue 3): shard map, proxying,
 replication, causal consistency across nodes and shards, faults.
 
-Port 21100. Clusters: 6 nodes rf=2 at 127.0.0.2-7 and 4 nodes rf=2 at 127.0.0.12-15
-(no faults, one cluster per class, shared by its tests); fault clusters at 127.0.0.22-27
-and 127.0.0.32-35; internal-endpoint cluster at 127.0.0.42-43."""
+Clusters (all on the file's ckvtest.slot): 6 nodes rf=2 and 4 nodes rf=2 (no faults, one
+cluster per class, shared by its tests); two fault clusters of the same shapes; a 2-node
+internal-endpoint cluster."""
 
 import random
-import threading
 import time
 import unittest
 
+import ckvtest
 from causal_checker import Recorder, check
 from ckvtest import (Cluster, CkvTestCase, Session, key_count, keypath, kv_get, kv_put,
                      poll, request, unique)
+from loadgen import Parallel
 
-PORT = 21100
+SLOT = ckvtest.slot(__file__)
 PROXY_TIMEOUT = 2.0  # PROXY_TIMEOUT_MS default
 CAUSAL_TIMEOUT = 2.0  # CAUSAL_TIMEOUT_MS default
 
 
 class ClusterBase(CkvTestCase):
-    N = RF = FIRST_IP = None
+    N = RF = None
     SEED = 1
 
     @classmethod
     def setUpClass(cls):
-        cls.cluster = Cluster(cls.N, cls.RF, PORT, first_ip=cls.FIRST_IP,
-                              name=cls.__name__)
+        cls.cluster = Cluster(cls.N, cls.RF, name=cls.__name__)
         cls.addrs = cls.cluster.addrs
         cls.rng = random.Random(cls.SEED)
         cls.model = {}  # key -> value of every live key written by this class
@@ -280,12 +280,10 @@ class BasicsMixin:
         r1, r2 = self.cluster.replicas(sid)
         last = {}
         errors = []
-        barrier = threading.Barrier(2)
 
         def writer(name, node, ops):
             s = Session([node], name, random.Random(name))
             try:
-                barrier.wait(10)
                 for j in range(ops):
                     v = "%s-%d" % (name, j)
                     st, js = s.put(k, v)
@@ -296,12 +294,8 @@ class BasicsMixin:
             except Exception as e:  # noqa: BLE001
                 errors.append("%s: %r" % (name, e))
 
-        ts = [threading.Thread(target=writer, args=("w1", r1, 20)),
-              threading.Thread(target=writer, args=("w2", r2, 20))]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(60)
+        Parallel(lambda a: writer(*a), [("w1", r1, 20), ("w2", r2, 20)], together=True,
+                 barrier_timeout=10).start().join(60)
         self.assertNoErrors(errors, "failed operations")
 
         def same():
@@ -326,7 +320,6 @@ class BasicsMixin:
         def mixed(name, node, seed):
             s = Session([node], name, random.Random(seed))
             try:
-                barrier.wait(10)
                 for j in range(20):
                     if s.rng.random() < 0.4:
                         st, js = s.delete(k2)
@@ -340,12 +333,8 @@ class BasicsMixin:
             except Exception as e:  # noqa: BLE001
                 errors.append("%s: %r" % (name, e))
 
-        ts = [threading.Thread(target=mixed, args=("m1", q1, 1)),
-              threading.Thread(target=mixed, args=("m2", q2, 2))]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(60)
+        Parallel(lambda a: mixed(*a), [("m1", q1, 1), ("m2", q2, 2)], together=True,
+                 barrier_timeout=10).start().join(60)
         self.assertNoErrors(errors, "failed operations")
 
         def same2():
@@ -377,11 +366,11 @@ class BasicsMixin:
 
 
 class Cluster6x2(ClusterBase, BasicsMixin):
-    N, RF, FIRST_IP, SEED = 6, 2, 2, 6
+    N, RF, SEED = 6, 2, 6
 
 
 class Cluster4x2(ClusterBase, BasicsMixin):
-    N, RF, FIRST_IP, SEED = 4, 2, 12, 4
+    N, RF, SEED = 4, 2, 4
 
 
 class FaultsMixin:
@@ -538,15 +527,12 @@ class FaultsMixin:
                 except Exception as e:  # noqa: BLE001
                     results.append((a, method, None, repr(e), None, time.monotonic() - t0))
 
-            ts = [threading.Thread(target=one, args=(a, m)) for a in others
-                  for m in ("GET", "PUT")]
-            for t in ts:
-                t.start()
+            probes = Parallel(lambda am: one(*am),
+                              [(a, m) for a in others for m in ("GET", "PUT")]).start()
             st, js = kv_get(self.rng.choice(others), ko)
             self.assertEqual((st, js.get("value")), (200, self.model[ko]),
                              "%s: another shard's key stopped working" % label)
-            for t in ts:
-                t.join(limit + 10)
+            probes.join(limit + 10)
             for a, method, st, js, hd, dt in results:
                 what = "%s: %s %s at %s" % (label, method, k, a)
                 self.assertEqual(st, 503, "%s -> %s %r" % (what, st, js))
@@ -586,7 +572,7 @@ class InternalEndpoints(CkvTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.cluster = Cluster(2, 2, PORT, first_ip=42, name="internal",
+        cls.cluster = Cluster(2, 2, name="internal",
                               env={"CLUSTER_SECRET": cls.SECRET})
 
     @classmethod
@@ -619,11 +605,11 @@ class InternalEndpoints(CkvTestCase):
 
 
 class Faults6x2(ClusterBase, FaultsMixin):
-    N, RF, FIRST_IP, SEED = 6, 2, 22, 66
+    N, RF, SEED = 6, 2, 66
 
 
 class Faults4x2(ClusterBase, FaultsMixin):
-    N, RF, FIRST_IP, SEED = 4, 2, 32, 44
+    N, RF, SEED = 4, 2, 44
 
 
 if __name__ == "__main__":

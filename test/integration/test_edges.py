@@ -15,10 +15,9 @@ with no sanitizer report (tearDown: Cluster.close_checked).
   8 a node paused (SIGSTOP) across a change that removes it: the change is bounded by the
     prepare timeout, and the node serves (proxies) promptly once resumed
 
-Port 22000, addresses 127.0.0.200-209 (this file owns 127.0.0.200-219)."""
+Ten addresses of the file's ckvtest.slot, the same for every test."""
 
 import os
-import socket
 import sys
 import threading
 import time
@@ -27,125 +26,25 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import ckvtest  # noqa: E402
-from ckvtest import Cluster, CkvTestCase, poll, request  # noqa: E402
+from ckvtest import Cluster, CkvTestCase, expected_state, poll, request, view_state  # noqa: E402
+from ckvtest import kv_delete_obj as kv_delete, kv_get_obj as kv_get  # noqa: E402
+from ckvtest import kv_put_obj as kv_put  # noqa: E402
+from shardhash import keys_for_shard, owner_shard  # noqa: E402
 
-
-def _obj(reply):
-    st, js = reply
-    return st, js if isinstance(js, dict) else {}
-
-
-def kv_get(addr, key, timeout=5):
-    """(status, reply object or {} when the body is not a JSON object)."""
-    return _obj(ckvtest.kv_get(addr, key, timeout=timeout))
-
-
-def kv_put(addr, key, value, timeout=5):
-    return _obj(ckvtest.kv_put(addr, key, value, timeout=timeout))
-
-
-def kv_delete(addr, key, timeout=5):
-    return _obj(ckvtest.kv_delete(addr, key, timeout=timeout))
-
-
-PORT = 22000
-FIRST_IP = 200
-VC_PATH = "/kv-store/view-change"
+SLOT = ckvtest.slot(__file__)
+ADDRS = SLOT.addrs(10)  # the file's nodes: every test starts its own, at these addresses
 VC_TIMEOUT = 30.0  # no view change may take longer than this to answer
 OK_WRITE = (200, 201)
 PROXY_TIMEOUT = 2.0  # PROXY_TIMEOUT_MS default: the bound on a prepare to a silent node
 
 
 def addr_of(i):
-    return "127.0.0.%d:%d" % (FIRST_IP + i, PORT)
-
-
-# --------------------------------------------------------------------------- topology
-
-
-def fnv1a64(data):
-    h = 0xcbf29ce484222325
-    for c in data:
-        h ^= c
-        h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-def jump_hash(key, buckets):
-    b, j = 0, 0.0
-    while j < buckets:
-        b = int(j)
-        key = (key * 2862933555777941757 + 1) & 0xFFFFFFFFFFFFFFFF
-        j = float(b + 1) * (float(1 << 31) / float((key >> 33) + 1))
-    return b
-
-
-def owner_shard(key, nshards):
-    """1-based shard owning `key` (src/shard_map.c: jump hash over FNV-1a 64)."""
-    return jump_hash(fnv1a64(key.encode()), nshards) + 1
-
-
-def keys_for_shard(prefix, shard, nshards, count):
-    out, i = [], 0
-    while len(out) < count:
-        k = "%s-%d" % (prefix, i)
-        if owner_shard(k, nshards) == shard:
-            out.append(k)
-        i += 1
-    return out
-
-
-def groups(view, rf):
-    return [list(view[i:i + rf]) for i in range(0, len(view), rf)]
-
-
-def expected_state(view, rf):
-    return [(i + 1, g) for i, g in enumerate(groups(view, rf))]
-
-
-def view_state(addr, timeout=5):
-    """[(shard id, replicas)] as node `addr` reports them (/kv-store/shards, then
-    /kv-store/shards/<id> for each)."""
-    st, js, _, raw = request(addr, "GET", "/kv-store/shards", timeout=timeout)
-    if st != 200 or not isinstance(js, dict) or not isinstance(js.get("shards"), list):
-        raise AssertionError("GET /kv-store/shards at %s: %s %r" % (addr, st, raw))
-    out = []
-    for sid in js["shards"]:
-        st2, js2, _, raw2 = request(addr, "GET", "/kv-store/shards/%s" % sid, timeout=timeout)
-        if st2 != 200 or not isinstance(js2, dict):
-            raise AssertionError("GET /kv-store/shards/%s at %s: %s %r" % (sid, addr, st2, raw2))
-        out.append((sid, js2.get("replicas")))
-    return out
+    return ADDRS[i]
 
 
 def view_change(addr, view, rf, timeout=VC_TIMEOUT + 5):
     """(status, json, raw, seconds). A timeout is reported as status None."""
-    t0 = time.monotonic()
-    try:
-        st, js, _, raw = request(addr, "PUT", VC_PATH, {"view": list(view), "repl-factor": rf},
-                                 timeout=timeout)
-    except OSError as e:
-        return None, None, repr(e).encode(), time.monotonic() - t0
-    return st, js, raw, time.monotonic() - t0
-
-
-# --------------------------------------------------------------------------- tests
-
-
-def assert_ports_free(test, addrs):
-    """Fail at once, saying why, when another process (another run of this file) already
-    listens on one of this file's addresses: its nodes would answer for ours."""
-    busy = []
-    for a in addrs:
-        host, port = a.rsplit(":", 1)
-        try:
-            socket.create_connection((host, int(port)), timeout=0.2).close()
-            busy.append(a)
-        except OSError:
-            pass
-    if busy:
-        test.fail("addresses already in use by another process (another run of this "
-                  "file?): %s" % busy)
+    return ckvtest.view_change(addr, view, rf, timeout=timeout)
 
 
 class EdgeCase(CkvTestCase):
@@ -154,18 +53,17 @@ class EdgeCase(CkvTestCase):
     def setUp(self):
         self.cluster = None
         self.model = {}  # key -> value (None: deleted)
-        assert_ports_free(self, [addr_of(i) for i in range(10)])
 
     def tearDown(self):
         if self.cluster is not None:
             self.cluster.close_checked()
 
     def start(self, n, rf, **kw):
-        self.cluster = Cluster(n, rf, PORT, first_ip=FIRST_IP, name="edges", **kw)
+        self.cluster = Cluster(n, rf, addrs=ADDRS[:n], name="edges", **kw)
         return self.cluster
 
     def extra(self, i, view, rf, wait=True):
-        """Start 127.0.0.(FIRST_IP+i) with VIEW=view (README: start new nodes first)."""
+        """Start addr_of(i) with VIEW=view (README: start new nodes first)."""
         self.cluster.start_extra(addr_of(i), view, rf, wait=wait)
         return addr_of(i)
 

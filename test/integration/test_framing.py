@@ -13,142 +13,42 @@ it. The cases:
   6 a well-formed chunked body                        -> accepted
 
 Every JSON reply carries "error" text (refusals); after every case the node is alive and
-a normal PUT/GET works. Each test starts its own node.
+a normal PUT/GET works. Each test starts its own node (on an address of the file's
+ckvtest.slot; the harness refuses to start it where another process listens)."""
 
-Port 22200, node 127.0.0.240 (this file uses 127.0.0.240-244)."""
-
-import json
 import os
-import re
-import socket
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from ckvtest import (JSON_CT, CIDict, Cluster, CkvTestCase, keypath, kv_get,  # noqa: E402
-                     kv_put, split_addr)
+import ckvtest  # noqa: E402
+import rawhttp  # noqa: E402
+from ckvtest import JSON_CT, Cluster, CkvTestCase, keypath, kv_get, kv_put  # noqa: E402
+from rawhttp import chunked, request_bytes  # noqa: E402
 
-PORT = 22200
-FIRST_IP = 240
+SLOT = ckvtest.slot(__file__)
 PROMPT = 2.0  # a refusal must come within this (the node's HTTP_TIMEOUT_MS is 10 s)
 
 
-def assert_ports_free(test, addrs):
-    """Fail at once, saying why, when another process (another run of this file) already
-    listens on one of this file's addresses: its nodes would answer for ours."""
-    busy = []
-    for a in addrs:
-        host, port = a.rsplit(":", 1)
-        try:
-            socket.create_connection((host, int(port)), timeout=0.2).close()
-            busy.append(a)
-        except OSError:
-            pass
-    if busy:
-        test.fail("addresses already in use by another process (another run of this "
-                  "file?): %s" % busy)
-
-
-class Exchange:
-    """What came back on one connection: status (None if no reply), headers, body,
-    closed (the node closed after its reply), elapsed seconds to the reply."""
-
-    def __init__(self):
-        self.status = None
-        self.reason = ""
-        self.headers = CIDict()
-        self.body = b""
-        self.closed = False
-        self.reset = False
-        self.elapsed = None
-        self.extra = b""  # bytes after the first reply (a second reply = desync)
-
-    @property
-    def json(self):
-        if self.body and self.headers.get("content-type", "").startswith(JSON_CT):
-            try:
-                return json.loads(self.body.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                return None
-        return None
-
-    def __repr__(self):
-        return ("<status %r %r closed=%r reset=%r after %s s body %r extra %r>"
-                % (self.status, self.reason, self.closed, self.reset,
-                   None if self.elapsed is None else round(self.elapsed, 2),
-                   self.body[:200], self.extra[:200]))
-
-
 def raw_request(method, path, headers, body=b""):
-    lines = ["%s %s HTTP/1.1" % (method, path), "Host: ckv"]
-    lines += ["%s: %s" % (k, v) for k, v in headers]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    return request_bytes(method, path, body, headers, close=False, length=False)
 
 
 def exchange(addr, data, timeout=PROMPT):
     """Send data, read one reply and then wait (up to the same deadline) for the node to
-    close the connection. Never raises on timeout: the Exchange says what happened."""
-    ex = Exchange()
-    t0 = time.monotonic()
-    deadline = t0 + timeout
-    s = socket.create_connection(split_addr(addr), timeout=timeout)
-    try:
-        s.sendall(data)
-        buf = b""
-        need = None  # total bytes of the first reply once its headers are parsed
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            s.settimeout(left)
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                break
-            except ConnectionResetError:
-                ex.reset = True
-                ex.closed = True
-                break
-            if not chunk:
-                ex.closed = True
-                break
-            buf += chunk
-            if need is None:
-                end = buf.find(b"\r\n\r\n")
-                if end < 0:
-                    continue
-                lines = buf[:end].decode("latin-1").split("\r\n")
-                m = re.match(r"HTTP/1\.[01] (\d{3}) ?(.*)$", lines[0])
-                if not m:
-                    raise AssertionError("not an HTTP reply: %r" % buf[:200])
-                ex.status, ex.reason = int(m.group(1)), m.group(2)
-                ex.elapsed = time.monotonic() - t0
-                ex.headers = CIDict(tuple(x.strip() for x in ln.split(":", 1))
-                                    for ln in lines[1:] if ":" in ln)
-                need = end + 4 + int(ex.headers.get("content-length", "0") or 0)
-        if need is not None:
-            ex.body = buf[need - int(ex.headers.get("content-length", "0") or 0):need]
-            ex.extra = buf[need:]
-    finally:
-        s.close()
-    return ex
+    close the connection. Never raises on timeout: the Exchange says what happened
+    (status None: no reply; extra: bytes after the first reply, a second one = desync)."""
+    return rawhttp.exchange(addr, data, want=1, timeout=timeout, until_close=True)
 
 
 BODY = b'{"value":"framed"}'
 
 
-def chunked(body, size=5):
-    return b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size])
-                    for i in range(0, len(body), size)) + b"0\r\n\r\n"
-
-
 class Framing(CkvTestCase):
 
     def setUp(self):
-        assert_ports_free(self, ["127.0.0.%d:%d" % (FIRST_IP, PORT)])
-        self.cluster = Cluster(1, 1, PORT, first_ip=FIRST_IP, name="framing")
+        self.cluster = Cluster(1, 1, name="framing")
         self.addr = self.cluster.addrs[0]
         self.n = 0
 

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import ckvtest  # noqa: E402
 import hostile_base as hb  # noqa: E402
-from hostile_base import FRAMING, HTTP_TIMEOUT, MARGIN, MAX_BODY, MAX_VALUE, PARSE_ERROR  # noqa: E402
+from hostile_base import FRAMING, HTTP_TIMEOUT, MARGIN, MAX_BODY, MAX_VALUE  # noqa: E402
 from ckvtest import keypath  # noqa: E402
 from loadgen import parallel  # noqa: E402
 from rawhttp import request_bytes as req_bytes  # noqa: E402

@@ -17,8 +17,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import ckvtest  # noqa: E402
 import hostile_base as hb  # noqa: E402
-from hostile_base import MARGIN, HTTP_TIMEOUT  # noqa: E402
-from ckvtest import keypath, request  # noqa: E402
 from rawhttp import request_bytes as req_bytes  # noqa: E402
 
 SLOT = ckvtest.slot(__file__)

@@ -9,7 +9,7 @@ the checks and not from a broken message. view/prepare with a wrong secret is re
 does not pause writes, while the same message properly authenticated does (and an abort
 resumes them).
 
-Port 21950, nodes 127.0.0.110 and 127.0.0.111; 127.0.0.119 plays the outsider.
+Two nodes and an outsider's address, all from the file's ckvtest.slot.
 """
 
 import os
@@ -19,11 +19,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import ckvtest  # noqa: E402
 from ckvtest import Cluster, CkvTestCase, keypath, kv_get, kv_put, poll, request  # noqa: E402
 
-PORT = 21950
-FIRST_IP = 110
-OUTSIDER = "127.0.0.119"
+SLOT = ckvtest.slot(__file__)
+OUTSIDER = SLOT.ips(1)[0]
 SECRET = "hardening-test-secret-6f1c"
 HDR = "X-Ckv-Secret"
 CAUSAL_TIMEOUT = 2.0  # CAUSAL_TIMEOUT_MS default
@@ -34,7 +34,7 @@ INTERNAL = "/kv-store/internal/"
 class InternalAuth(CkvTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.cluster = Cluster(2, 2, PORT, first_ip=FIRST_IP, name="internal-auth",
+        cls.cluster = Cluster(2, 2, name="internal-auth",
                               env={"CLUSTER_SECRET": SECRET})
         cls.a, cls.b = cls.cluster.addrs
         cls.a_ip, cls.b_ip = cls.a.split(":")[0], cls.b.split(":")[0]

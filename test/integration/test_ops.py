@@ -1,6 +1,7 @@
 """Operations as users run them: scripts/cluster.sh, causalkv-cli against it, /metrics and
 /healthz on every node, and the docker-compose file (docker compose config where the plugin
-exists, else a YAML parse). Port 21600 on 127.0.0.2-7 (cluster.sh's layout)."""
+exists, else a YAML parse). The port is the file's ckvtest.slot's; the addresses are
+cluster.sh's own layout, 127.0.0.2-7 (nothing else of the suite uses 127.0.0.0/24)."""
 import json
 import os
 import re
@@ -9,9 +10,11 @@ import subprocess
 import tempfile
 import unittest
 
+import ckvtest
 from ckvtest import CAUSALKV_BIN, CAUSALKV_CLI, SOURCE_DIR, request
 
-PORT = 21600
+SLOT = ckvtest.slot(__file__)
+PORT = SLOT.port
 N, R = 6, 2
 CLUSTER_SH = os.path.join(SOURCE_DIR, "scripts", "cluster.sh")
 COMPOSE = os.path.join(SOURCE_DIR, "docker", "docker-compose.yml")

@@ -1,17 +1,18 @@
 """A node that was down during a view change and comes back with the VIEW it was started
 with (the old one) learns the view in force from its replicas and serves the current data,
-never the old epoch's. Port 21800, addresses 127.0.0.150-153."""
+never the old epoch's. Five addresses of the file's ckvtest.slot."""
 import unittest
 
+import ckvtest
 from ckvtest import Cluster, kv_get, kv_put, poll, request
 
-PORT = 21800
+SLOT = ckvtest.slot(__file__)
 
 
 class RejoinAfterViewChange(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.cluster = Cluster(4, 2, PORT, first_ip=150)
+        cls.cluster = Cluster(4, 2)
 
     @classmethod
     def tearDownClass(cls):
@@ -38,7 +39,7 @@ class RejoinAfterViewChange(unittest.TestCase):
         self.assertEqual(st, 503, js)  # a[3] is a member of the new view and is down
         # a change without a[3] is possible only if a[3] leaves the view: replace it by a
         # node that is up, so the epoch moves on while a[3] is away
-        extra = "127.0.0.154:%d" % PORT
+        extra = SLOT.addrs(1)[0]
         view2 = [a[0], a[1], a[2], extra]
         c.start_extra(extra, view2, 2)
         st, js, _, _ = request(a[0], "PUT", "/kv-store/view-change",

@@ -1,9 +1,9 @@
 """Integration tests for one causalkv node (issue 2): every client endpoint, every error
 row that applies to one node, limits, concurrency, shutdown and configuration.
 
-Port 21000; nodes at 127.0.0.2 (the shared node), .3/.4 (shutdown), .5 (VIEW
-whitespace), .7 (view change), .8/.9 (limits), .10.. (bad configuration, never
-listening)."""
+Every node (the shared one, the shutdown, VIEW-whitespace, view-change and limits ones)
+and the never-listening addresses of the bad configurations are fresh addresses of the
+file's ckvtest.slot."""
 
 import http.client
 import json
@@ -18,21 +18,25 @@ import threading
 import time
 import unittest
 
+import ckvtest
+import rawhttp
 from ckvtest import (CAUSALKV_BIN, SOURCE_DIR, Cluster, CkvTestCase, Session, ctx_ge_why,
                      key_count, keypath, kv_delete, kv_get, kv_put, poll, request,
                      split_addr, unique)
+from loadgen import Parallel
 
-PORT = 21000
+SLOT = ckvtest.slot(__file__)
+PORT = SLOT.port
 MiB = 1 << 20
 
 
 class SingleNode(CkvTestCase):
-    """One shared node at 127.0.0.2:21000. Tests use unique keys and count deltas, so
+    """One shared node. Tests use unique keys and count deltas, so
     they are independent of each other and of order."""
 
     @classmethod
     def setUpClass(cls):
-        cls.cluster = Cluster(1, 1, PORT, first_ip=2, name="single")
+        cls.cluster = Cluster(1, 1, name="single")
         cls.addr = cls.cluster.addrs[0]
 
     @classmethod
@@ -359,43 +363,21 @@ class SingleNode(CkvTestCase):
 
     def _huge_upload(self, path, total, chunked):
         """Send a ~`total`-byte PUT body; return (status or None, closed_early)."""
-        host, port = split_addr(self.addr)
-        s = socket.create_connection((host, port), timeout=15)
-        closed = False
-        try:
-            head = "PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n" % (
-                path, self.addr)
-            head += ("Transfer-Encoding: chunked\r\n" if chunked
-                     else "Content-Length: %d\r\n" % total) + "\r\n"
-            s.sendall(head.encode())
-            prefix, suffix = b'{"value": "', b'"}'
-            chunk = b"a" * 65536
-            pieces = [prefix] + [chunk] * ((total - len(prefix) - len(suffix)) // len(chunk))
-            rest = total - len(prefix) - len(suffix) - (len(pieces) - 1) * len(chunk)
-            pieces += [b"a" * rest, suffix]
-            try:
-                for p in pieces:
-                    if chunked:
-                        s.sendall(b"%x\r\n%s\r\n" % (len(p), p))
-                    else:
-                        s.sendall(p)
-                if chunked:
-                    s.sendall(b"0\r\n\r\n")
-            except (BrokenPipeError, ConnectionResetError):
-                closed = True
-            data = b""
-            try:
-                while b"\r\n" not in data:
-                    got = s.recv(65536)
-                    if not got:
-                        break
-                    data += got
-            except ConnectionResetError:
-                closed = True
-            m = re.match(rb"HTTP/1\.[01] (\d{3})", data)
-            return (int(m.group(1)) if m else None), closed
-        finally:
-            s.close()
+        head = "PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n" % (
+            path, self.addr)
+        head += ("Transfer-Encoding: chunked\r\n" if chunked
+                 else "Content-Length: %d\r\n" % total) + "\r\n"
+        prefix, suffix = b'{"value": "', b'"}'
+        chunk = b"a" * 65536
+        pieces = [prefix] + [chunk] * ((total - len(prefix) - len(suffix)) // len(chunk))
+        rest = total - len(prefix) - len(suffix) - (len(pieces) - 1) * len(chunk)
+        pieces += [b"a" * rest, suffix]
+        if chunked:
+            body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+        else:
+            body = b"".join(pieces)
+        ex = rawhttp.exchange(self.addr, head.encode() + body, timeout=15)
+        return ex.status, bool(ex.closed or ex.send_error)
 
     def test_20mb_body_refused_while_serving(self):
         k = unique("huge")
@@ -443,12 +425,10 @@ class SingleNode(CkvTestCase):
         shared = unique("shared")
         shared_vals = {"t%d-r%d" % (t, r) for t in range(nthreads) for r in range(rounds)}
         errors = []
-        barrier = threading.Barrier(nthreads)
         c0 = self.count()
 
         def client(t):
             try:
-                barrier.wait(30)
                 own = "own-%d-%s" % (t, shared)
                 for r in range(rounds):
                     v = "t%d-r%d" % (t, r)
@@ -467,12 +447,9 @@ class SingleNode(CkvTestCase):
             except Exception as e:  # noqa: BLE001
                 errors.append("client %d: %r" % (t, e))
 
-        threads = [threading.Thread(target=client, args=(t,)) for t in range(nthreads)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(120)
-        self.assertFalse(any(th.is_alive() for th in threads), "clients hung")
+        clients = Parallel(client, range(nthreads), together=True).start()
+        clients.join(120)
+        self.assertFalse(clients.hung, "clients hung")
         self.assertNoErrors(errors, "failed operations")
         self.assertEqual(self.count(), c0 + nthreads + 1)
         for t in range(nthreads):
@@ -514,8 +491,8 @@ class SingleNode(CkvTestCase):
 class ProcessLifecycle(CkvTestCase):
     """Shutdown, --help/--version and configuration errors (each with its own node)."""
 
-    def _shutdown(self, sig, ip):
-        with Cluster(1, 1, PORT, first_ip=ip, name="sig%d" % sig) as c:
+    def _shutdown(self, sig):
+        with Cluster(1, 1, name="sig%d" % sig) as c:
             a = c.addrs[0]
             for i in range(20):
                 self.assertEqual(kv_put(a, "k%d" % i, "v")[0], 201)
@@ -542,10 +519,10 @@ class ProcessLifecycle(CkvTestCase):
             self.assertEqual(c.sanitizer_reports(), [])
 
     def test_sigterm_exits_0_within_1s(self):
-        self._shutdown(signal.SIGTERM, 3)
+        self._shutdown(signal.SIGTERM)
 
     def test_sigint_exits_0_within_1s(self):
-        self._shutdown(signal.SIGINT, 4)
+        self._shutdown(signal.SIGINT)
 
     def _run(self, env, args=(), timeout=5):
         e = {k: v for k, v in os.environ.items()
@@ -558,9 +535,9 @@ class ProcessLifecycle(CkvTestCase):
             self.fail("causalkv %s with %r did not exit within %ss" % (args, env, timeout))
 
     def test_bad_config_exits_2_with_one_line(self):
-        a = "127.0.0.10:%d" % PORT
-        b = "127.0.0.11:%d" % PORT
-        c = "127.0.0.12:%d" % PORT
+        a, b, c = SLOT.addrs(3)  # never listening
+        ip = a.rsplit(":", 1)[0]
+        bad_octet = ip.rsplit(".", 1)[0] + ".256"
         cases = [
             ("REPL_FACTOR=0", {"ADDRESS": a, "VIEW": a, "REPL_FACTOR": "0"}, ("REPL_FACTOR",)),
             ("REPL_FACTOR=-1", {"ADDRESS": a, "VIEW": a, "REPL_FACTOR": "-1"},
@@ -576,12 +553,12 @@ class ProcessLifecycle(CkvTestCase):
             ("duplicate member, rf 2", {"ADDRESS": a, "VIEW": ",".join([a, b, a, c]),
                                         "REPL_FACTOR": "2"}, ("VIEW",)),
             ("unparsable ADDRESS", {"ADDRESS": "nonsense", "VIEW": "nonsense"}, ("ADDRESS",)),
-            ("ADDRESS without port", {"ADDRESS": "127.0.0.10", "VIEW": "127.0.0.10"},
+            ("ADDRESS without port", {"ADDRESS": ip, "VIEW": ip},
              ("ADDRESS",)),
-            ("ADDRESS port out of range", {"ADDRESS": "127.0.0.10:99999",
-                                           "VIEW": "127.0.0.10:99999"}, ("ADDRESS",)),
-            ("ADDRESS bad octet", {"ADDRESS": "127.0.0.256:%d" % PORT,
-                                   "VIEW": "127.0.0.256:%d" % PORT}, ("ADDRESS",)),
+            ("ADDRESS port out of range", {"ADDRESS": ip + ":99999",
+                                           "VIEW": ip + ":99999"}, ("ADDRESS",)),
+            ("ADDRESS bad octet", {"ADDRESS": "%s:%d" % (bad_octet, PORT),
+                                   "VIEW": "%s:%d" % (bad_octet, PORT)}, ("ADDRESS",)),
             ("unparsable VIEW member", {"ADDRESS": a, "VIEW": a + ",127.0.0:%d" % PORT},
              ("VIEW",)),
             ("non-numeric tunable", {"ADDRESS": a, "VIEW": a, "PROXY_TIMEOUT_MS": "abc"},
@@ -623,8 +600,8 @@ class ProcessLifecycle(CkvTestCase):
         self.assertRegex(out, r"\d+\.\d+\.\d+")
 
     def test_view_items_are_trimmed(self):
-        a, b = "127.0.0.5:%d" % PORT, "127.0.0.6:%d" % PORT
-        with Cluster(1, 1, PORT, first_ip=5, name="trim",
+        a, b = SLOT.addrs(2)
+        with Cluster(1, 1, addrs=[a], name="trim",
                      env={"VIEW": "  %s , %s  " % (a, b)}) as c:
             st, js, hd, _ = request(a, "GET", "/kv-store/shards")
             self.assertJsonReply(st, js, hd, want_status=200,
@@ -649,7 +626,7 @@ class Limits(CkvTestCase):
     def test_connection_cap(self):
         """MAX_CONNECTIONS=8: eight keep-alive clients are served; more are refused (503
         or closed), never hung; once they leave, new clients are served again."""
-        with Cluster(1, 1, PORT, first_ip=8, name="maxconn",
+        with Cluster(1, 1, name="maxconn",
                      env={"MAX_CONNECTIONS": "8"}) as c:
             a = c.addrs[0]
             host, port = split_addr(a)
@@ -685,25 +662,16 @@ class Limits(CkvTestCase):
             self.assertEqual(c.crashed(), [])
 
     def test_slow_client_is_cut_off(self):
-        with Cluster(1, 1, PORT, first_ip=9, name="slow",
+        with Cluster(1, 1, name="slow",
                      env={"HTTP_TIMEOUT_MS": "500"}) as c:
             a = c.addrs[0]
-            host, port = split_addr(a)
-            sck = socket.create_connection((host, port), timeout=10)
-            try:
-                sck.sendall(b"PUT /kv-store/keys/slow HTTP/1.1\r\nHost: x\r\n")  # never ends
-                t0 = time.monotonic()
-                try:
-                    data = sck.recv(4096)
-                    while data:  # a 408 (or similar) reply may come before the close
-                        data = sck.recv(4096)
-                except ConnectionResetError:
-                    pass
-                except socket.timeout:
-                    self.fail("a client that stopped mid-request was not cut off in 10 s")
-                self.assertLess(time.monotonic() - t0, 5.0)
-            finally:
-                sck.close()
+            # never ends; a 408 (or similar) reply may come before the close (want=0: read
+            # whatever comes, unparsed, until the close)
+            ex = rawhttp.exchange(a, b"PUT /kv-store/keys/slow HTTP/1.1\r\nHost: x\r\n",
+                                  want=0, until_close=True, timeout=10)
+            if not ex.closed:
+                self.fail("a client that stopped mid-request was not cut off in 10 s")
+            self.assertLess(ex.elapsed, 5.0)
             self.assertEqual(request(a, "GET", "/kv-store/key-count")[0], 200)
             self.assertEqual(c.crashed(), [])
 
@@ -713,7 +681,7 @@ class ViewChangeOneNode(CkvTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.cluster = Cluster(1, 1, PORT, first_ip=7, name="vc1")
+        cls.cluster = Cluster(1, 1, name="vc1")
         cls.addr = cls.cluster.addrs[0]
 
     @classmethod
@@ -725,7 +693,7 @@ class ViewChangeOneNode(CkvTestCase):
 
     def test_invalid_bodies(self):
         a = self.addr
-        other = "127.0.0.8:%d" % PORT
+        other = SLOT.addrs(1)[0]  # never listening
         cases = [
             ("empty view list", {"view": [], "repl-factor": 1}),
             ("empty view string", {"view": "", "repl-factor": 1}),

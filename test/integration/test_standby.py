@@ -11,12 +11,10 @@ next view (README "Configuration", "Operations": Restarts and View change).
   4 baseline: a cluster started normally becomes ready and serves
 
 Each test starts its own nodes and ends with every node alive, exiting 0 on SIGTERM, and
-no sanitizer report (tearDown: Cluster.close_checked).
-
-Port 22100, addresses 127.0.0.220-225 (this file owns 127.0.0.220-234)."""
+no sanitizer report (tearDown: Cluster.close_checked). Six addresses of the file's
+ckvtest.slot, the same for every test."""
 
 import os
-import socket
 import sys
 import time
 import unittest
@@ -24,97 +22,19 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import ckvtest  # noqa: E402
-from ckvtest import Cluster, CkvTestCase, poll, request  # noqa: E402
+from ckvtest import Cluster, CkvTestCase, as_object as _obj, health, poll, request  # noqa: E402
+from ckvtest import kv_delete_obj as kv_delete, kv_get_obj as kv_get  # noqa: E402
+from ckvtest import kv_put_obj as kv_put, view_change  # noqa: E402
+from shardhash import keys_for_shard, owner_shard  # noqa: E402
 
-
-def _obj(reply):
-    st, js = reply
-    return st, js if isinstance(js, dict) else {}
-
-
-def kv_get(addr, key, timeout=5):
-    """(status, reply object or {} when the body is not a JSON object)."""
-    return _obj(ckvtest.kv_get(addr, key, timeout=timeout))
-
-
-def kv_put(addr, key, value, timeout=5):
-    return _obj(ckvtest.kv_put(addr, key, value, timeout=timeout))
-
-
-def kv_delete(addr, key, timeout=5):
-    return _obj(ckvtest.kv_delete(addr, key, timeout=timeout))
-
-
-PORT = 22100
-FIRST_IP = 220
-VC_PATH = "/kv-store/view-change"
+SLOT = ckvtest.slot(__file__)
+ADDRS = SLOT.addrs(6)  # the file's nodes: every test starts its own, at these addresses
 OK_WRITE = (200, 201)
 LEARN_TIMEOUT = 5.0  # a few anti-entropy/membership rounds (GOSSIP_INTERVAL_MS 500)
 
 
 def addr_of(i):
-    return "127.0.0.%d:%d" % (FIRST_IP + i, PORT)
-
-
-def fnv1a64(data):
-    h = 0xcbf29ce484222325
-    for c in data:
-        h ^= c
-        h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-def jump_hash(key, buckets):
-    b, j = 0, 0.0
-    while j < buckets:
-        b = int(j)
-        key = (key * 2862933555777941757 + 1) & 0xFFFFFFFFFFFFFFFF
-        j = float(b + 1) * (float(1 << 31) / float((key >> 33) + 1))
-    return b
-
-
-def owner_shard(key, nshards):
-    """1-based shard owning `key` (src/shard_map.c: jump hash over FNV-1a 64)."""
-    return jump_hash(fnv1a64(key.encode()), nshards) + 1
-
-
-def keys_for_shard(prefix, shard, nshards, count):
-    out, i = [], 0
-    while len(out) < count:
-        k = "%s-%d" % (prefix, i)
-        if owner_shard(k, nshards) == shard:
-            out.append(k)
-        i += 1
-    return out
-
-
-def health(addr, timeout=2):
-    """(status, json) of GET /healthz."""
-    st, js, _, _ = request(addr, "GET", "/healthz", timeout=timeout)
-    return st, js if isinstance(js, dict) else {}
-
-
-def view_change(addr, view, rf, timeout=35):
-    t0 = time.monotonic()
-    st, js, _, raw = request(addr, "PUT", VC_PATH, {"view": list(view), "repl-factor": rf},
-                             timeout=timeout)
-    return st, js, raw, time.monotonic() - t0
-
-
-def assert_ports_free(test, addrs):
-    """Fail at once, saying why, when another process (another run of this file) already
-    listens on one of this file's addresses: its nodes would answer for ours."""
-    busy = []
-    for a in addrs:
-        host, port = a.rsplit(":", 1)
-        try:
-            socket.create_connection((host, int(port)), timeout=0.2).close()
-            busy.append(a)
-        except OSError:
-            pass
-    if busy:
-        test.fail("addresses already in use by another process (another run of this "
-                  "file?): %s" % busy)
+    return ADDRS[i]
 
 
 class StandbyCase(CkvTestCase):
@@ -122,14 +42,13 @@ class StandbyCase(CkvTestCase):
     def setUp(self):
         self.cluster = None
         self.model = {}
-        assert_ports_free(self, [addr_of(i) for i in range(6)])
 
     def tearDown(self):
         if self.cluster is not None:
             self.cluster.close_checked()
 
     def start(self, n, rf, start=True):
-        self.cluster = Cluster(n, rf, PORT, first_ip=FIRST_IP, name="standby", start=start)
+        self.cluster = Cluster(n, rf, addrs=ADDRS[:n], name="standby", start=start)
         return self.cluster
 
     def put(self, addr, key, value):
@@ -271,7 +190,7 @@ class ConfigErrors(StandbyCase):
             self.assertEqual(rc, 2, "%s: exit status %r:\n%s" % (what, rc, node.tail(10)))
             self.assertIn(var, node.tail(5), "%s: stderr does not name %s" % (what, var))
         # an unparsable VIEW member
-        node = c.start_extra(addr_of(0), [addr_of(0), "127.0.0.221:notaport"], 1, wait=False)
+        node = c.start_extra(addr_of(0), [addr_of(0), "%s:notaport" % addr_of(1).rsplit(":", 1)[0]], 1, wait=False)
         rc = node.proc.wait(timeout=10)
         node.expected_exit = True
         self.assertEqual(rc, 2, "unparsable VIEW member: %r:\n%s" % (rc, node.tail(10)))
