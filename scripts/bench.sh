@@ -113,13 +113,7 @@ key_count() {
 
 # json_field NAME < JSON: prints a top-level field (compact JSON for objects).
 json_field() {
-    python3 -c '
-import json, sys
-v = json.load(sys.stdin).get(sys.argv[1])
-if v is None:
-    sys.exit(1)
-print(v if isinstance(v, (int, float, str)) else json.dumps(v, separators=(",", ":")))
-' "$1"
+    python3 "$BENCH_DIR/benchtool.py" json-field "$1"
 }
 
 scenario_on() {
@@ -155,13 +149,7 @@ measure() {
         wrk_run "$RUN/$tag.warmup.out" "$WARMUP" "$script" "$url" >/dev/null || true
     fi
     if res="$(wrk_run "$RUN/$tag.out" "$DURATION" "$script" "$url")"; then
-        python3 -c '
-import json, sys
-r = json.loads(sys.argv[1])
-e = sum(r["errors"].values())
-print("  %-8s %10.0f req/s  p50 %6.2f ms  p99 %6.2f ms%s" % (sys.argv[2], r["rps"],
-      r["p50_us"] / 1e3, r["p99_us"] / 1e3, "  (%d errors)" % e if e else ""))
-' "$res" "$server" >&2
+        python3 "$BENCH_DIR/benchtool.py" wrk-line "$res" "$server"
     else
         res=null
     fi
@@ -276,29 +264,7 @@ if scenario_on 5 || scenario_on 6; then
     bulk_load "$RUN/c4-load.out" "$front" 0 "$SMALL_KEYS" >/dev/null ||
         ckv_die "could not load $SMALL_KEYS keys into the 4-node cluster"
     # Which keys does the front node's shard own? A proxied reply carries "address".
-    python3 - "$front" "$RUN/local.keys" "$RUN/remote.keys" 4000 <<'EOF' ||
-import http.client, json, sys
-host, port = sys.argv[1].rsplit(":", 1)
-n = int(sys.argv[4])
-conn = http.client.HTTPConnection(host, int(port), timeout=10)
-local, remote, missing = [], [], 0
-for i in range(n):
-    key = "k%015d" % i
-    conn.request("GET", "/kv-store/keys/" + key)
-    r = conn.getresponse()
-    body = json.loads(r.read())
-    if r.status != 200:
-        missing += 1
-        continue
-    (remote if "address" in body else local).append(key)
-if missing or not local or not remote:
-    sys.exit("keys: %d local, %d remote, %d missing" % (len(local), len(remote), missing))
-for path, keys in ((sys.argv[2], local), (sys.argv[3], remote)):
-    with open(path, "w") as f:
-        f.write("\n".join(keys) + "\n")
-print("%d keys of the front node's shard, %d of the other" % (len(local), len(remote)),
-      file=sys.stderr)
-EOF
+    python3 "$BENCH_DIR/shard_keys.py" "$front" "$RUN/local.keys" "$RUN/remote.keys" 4000 ||
         ckv_die "could not sort the keys by shard"
     if scenario_on 5; then
         BENCH_KEYS_FILE="$RUN/remote.keys" pair 5 "proxied GET (4 nodes, R=2)" get.lua "$front"
@@ -330,19 +296,8 @@ if scenario_on 7; then
     if res="$(bulk_load "$RUN/s7-load.out" "$MEM_ADDR" 0 "$BIG_KEYS" "$cap")"; then
         rss_after="$(ckv_rss_kb "$mem_pid")"
         loaded="$(key_count "$MEM_ADDR")" || loaded=0
-        extra memory "$(python3 -c '
-import json, sys
-r = json.loads(sys.argv[1])
-want, loaded, idle, after = (int(x) for x in sys.argv[2:6])
-secs = r["duration_us"] / 1e6
-out = {"keys": want, "loaded": loaded, "load_seconds": round(secs, 3),
-       "load_rate": round(loaded / secs) if secs > 0 else 0,
-       "load_p99_ms": round(r["p99_us"] / 1e3, 3),
-       "load_errors": sum(r["errors"].values()),
-       "rss_idle_bytes": idle * 1024, "rss_after_bytes": after * 1024,
-       "overhead_bytes_per_key": round((after - idle) * 1024 / loaded - 116, 1) if loaded else None}
-print(json.dumps(out))
-' "$res" "$BIG_KEYS" "$loaded" "$rss_idle" "$rss_after")"
+        extra memory "$(python3 "$BENCH_DIR/benchtool.py" memory "$res" "$BIG_KEYS" "$loaded" \
+            "$rss_idle" "$rss_after")"
         ckv_log "  loaded $loaded keys; RSS $((rss_idle / 1024)) MiB idle, $((rss_after / 1024)) MiB after"
     else
         extra memory '{"error":"bulk load failed"}'
@@ -395,36 +350,8 @@ if scenario_on 8; then
     vc="$(curl -sS --max-time "$cap" -o "$RUN/s8-view-change.json" \
         -w '%{http_code} %{time_total}' -X PUT -H 'Content-Type: application/json' \
         -d "$body" "http://${nodes3[0]}/kv-store/view-change")" || vc="000 $cap"
-    extra view_change "$(python3 -c '
-import json, sys
-status, secs = sys.argv[1].split()
-want, c1, c2 = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-out = {"keys": want, "keys_before": c1 + c2, "before": {"1": c1, "2": c2},
-       "status": int(status), "seconds": round(float(secs), 3)}
-try:
-    with open(sys.argv[5]) as f:
-        reply = json.load(f)
-except Exception as e:
-    reply = None
-    out["error"] = "reply is not JSON: %s" % e
-if isinstance(reply, dict):
-    shards = reply.get("shards")
-    if isinstance(shards, list) and all(isinstance(s, dict) for s in shards):
-        after = {str(s.get("shard-id")): s.get("key-count", 0) for s in shards}
-        out["after"] = after
-        out["keys_after"] = sum(after.values())
-        gained = sum(max(0, n - out["before"].get(k, 0)) for k, n in after.items())
-        if isinstance(reply.get("duration-ms"), (int, float)):
-            out["server_ms"] = reply["duration-ms"]
-        if isinstance(reply.get("moved-keys"), int):
-            out["moved"], out["moved_source"] = reply["moved-keys"], "reply"
-        else:
-            out["moved"], out["moved_source"] = gained, "key counts"
-        out["moved_fraction"] = round(out["moved"] / (c1 + c2), 4) if c1 + c2 else None
-    if out["status"] != 200:
-        out["error"] = reply.get("error") or reply.get("message")
-print(json.dumps(out))
-' "$vc" "$BIG_KEYS" "$c1" "$c2" "$RUN/s8-view-change.json")"
+    extra view_change "$(python3 "$BENCH_DIR/benchtool.py" view-change "$vc" "$BIG_KEYS" \
+        "$c1" "$c2" "$RUN/s8-view-change.json")"
     ckv_log "  view change: HTTP ${vc% *} in ${vc#* } s"
     for pid in "${vc_pids[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
@@ -448,133 +375,9 @@ mem_kb="$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
 read -r load_end_1m _ </proc/loadavg
 wrk_version="$( (wrk -v 2>&1 || true) | awk 'NR == 1 { print $2 }')"
 
-python3 - "$RESULTS" "$EXTRA" "$OUT" "$commit" "$cpu" "$(nproc)" "$mem_kb" "$(uname -r)" \
-    "$wrk_version" "$THREADS" "$CONNS" "$DURATION" "$WARMUP" "$SECONDS" \
-    "$load_start_1m" "$load_end_1m" <<'EOF'
-import json, sys, datetime
-(results_path, extra_path, out_path, commit, cpu, cores, mem_kb, kernel, wrk_version,
- threads, conns, duration, warmup, elapsed, load_start, load_end) = sys.argv[1:17]
-meta = {
-    "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    "commit": commit,
-    "machine": {"cpu": cpu, "cores": int(cores), "memory_gib": round(int(mem_kb) / 1048576, 1),
-                "kernel": kernel, "loadavg_1m_before": float(load_start),
-                "loadavg_1m_after": float(load_end)},
-    "wrk": {"version": wrk_version, "threads": int(threads), "connections": int(conns),
-            "duration_s": int(duration), "warmup_s": int(warmup)},
-    "command": "scripts/bench.sh",
-    "elapsed_s": int(elapsed),
-}
-names = {1: "GET, no body", 2: "GET with causal-context", 3: "PUT 100 B over 10k keys",
-         4: "90% GET / 10% PUT", 5: "proxied GET (4 nodes R=2)",
-         6: "replicated PUT (4 nodes R=2)"}
-targets = {1: 0.85, 2: 0.75, 3: 0.70, 4: 0.75, 5: 0.45, 6: 0.45}
-P99_TARGET_MS = 2.0
-runs = {}
-for line in open(results_path):
-    sid, server, res = line.rstrip("\n").split("\t", 2)
-    runs.setdefault(int(sid), {})[server] = json.loads(res)
-extra = {}
-for line in open(extra_path):
-    k, v = line.rstrip("\n").split("\t", 1)
-    extra[k] = json.loads(v) if v.startswith(("{", "[")) else v
-
-def summary(r):
-    if r is None:
-        return None
-    return {"rps": round(r["rps"], 1), "p50_ms": round(r["p50_us"] / 1e3, 3),
-            "p90_ms": round(r["p90_us"] / 1e3, 3), "p99_ms": round(r["p99_us"] / 1e3, 3),
-            "max_ms": round(r["max_us"] / 1e3, 3), "requests": r["requests"],
-            "errors": r["errors"], "error_count": sum(r["errors"].values())}
-
-scen = []
-for sid in sorted(runs):
-    b, c = summary(runs[sid].get("baseline")), summary(runs[sid].get("causalkv"))
-    ratio = round(c["rps"] / b["rps"], 3) if b and c and b["rps"] else None
-    met = (ratio is not None and ratio >= targets[sid] and c["p99_ms"] <= P99_TARGET_MS
-           and c["error_count"] == 0)
-    scen.append({"id": sid, "name": names[sid], "baseline": b, "causalkv": c, "ratio": ratio,
-                 "target_ratio": targets[sid], "target_p99_ms": P99_TARGET_MS, "met": met})
-
-doc = dict(meta, scenarios=scen)
-if "context" in extra:
-    doc["context_body"] = {"causal-context": extra["context"]}
-mem = extra.get("memory")
-if isinstance(mem, dict):
-    mem["target_load_rate"] = 50000
-    mem["target_overhead_bytes_per_key"] = 100
-    ov = mem.get("overhead_bytes_per_key")
-    mem["met"] = (mem.get("loaded") == mem.get("keys") and mem.get("load_rate", 0) >= 50000
-                  and ov is not None and ov <= 100)
-    doc["memory"] = mem
-vc = extra.get("view_change")
-if isinstance(vc, dict) and isinstance(extra.get("load2"), dict):
-    vc["load"] = extra["load2"]
-if isinstance(vc, dict):
-    vc["target_seconds"] = 10
-    vc["target_moved_fraction"] = 0.40
-    vc["met"] = (vc.get("status") == 200 and vc.get("seconds", 1e9) <= 10
-                 and vc.get("moved_fraction") is not None and vc["moved_fraction"] <= 0.40
-                 and vc.get("keys_after") == vc.get("keys_before"))
-    doc["view_change"] = vc
-
-with open(out_path, "w") as f:
-    json.dump(doc, f, indent=2)
-    f.write("\n")
-
-def ms(x):
-    return "%.2f" % x
-m = doc["machine"]
-print()
-print("causalkv %s — %s, %d cores, %.0f GiB — wrk %s, %d thread, %d connections, %d s after %d s warm-up"
-      % (doc["commit"], m["cpu"] or "unknown CPU", m["cores"], m["memory_gib"],
-         doc["wrk"]["version"], doc["wrk"]["threads"], doc["wrk"]["connections"],
-         doc["wrk"]["duration_s"], doc["wrk"]["warmup_s"]))
-hdr = "%-2s %-29s %11s %7s %7s %11s %7s %7s %6s %7s  %s" % (
-    "#", "scenario", "base req/s", "p50 ms", "p99 ms", "ckv req/s", "p50 ms", "p99 ms",
-    "ratio", "target", "")
-print(hdr)
-print("-" * len(hdr))
-for s in scen:
-    b, c = s["baseline"], s["causalkv"]
-    cells = [("%11.0f" % b["rps"], ms(b["p50_ms"]), ms(b["p99_ms"])) if b else ("failed", "-", "-"),
-             ("%11.0f" % c["rps"], ms(c["p50_ms"]), ms(c["p99_ms"])) if c else ("failed", "-", "-")]
-    note = "ok" if s["met"] else "MISSED"
-    if c and c["error_count"]:
-        note += " (%d errors)" % c["error_count"]
-    print("%-2d %-29s %11s %7s %7s %11s %7s %7s %6s %7s  %s" % (
-        s["id"], s["name"], *cells[0], *cells[1],
-        "%.2f" % s["ratio"] if s["ratio"] is not None else "-",
-        ">=%.2f" % s["target_ratio"], note))
-def flag(ok):
-    return "ok" if ok else "MISSED"
-if mem:
-    if "error" in mem:
-        print("7  memory: %s  MISSED" % mem["error"])
-    else:
-        ov = mem["overhead_bytes_per_key"]
-        print("7  memory, %d keys (%d loaded): load %.1f s = %d keys/s (target >= 50000) %s;"
-              % (mem["keys"], mem["loaded"], mem["load_seconds"], mem["load_rate"],
-                 flag(mem["load_rate"] >= 50000 and mem["loaded"] == mem["keys"])))
-        print("   RSS %.1f MiB idle, %.1f MiB loaded: %s B/key beyond the 116 B of key+value "
-              "(target <= 100) %s"
-              % (mem["rss_idle_bytes"] / 2**20, mem["rss_after_bytes"] / 2**20,
-                 "-" if ov is None else "%.1f" % ov, flag(ov is not None and ov <= 100)))
-if vc:
-    if vc.get("status") != 200 or "moved" not in vc:
-        print("8  view change 2 -> 3 shards: HTTP %s after %.1f s: %s  MISSED"
-              % (vc.get("status"), vc.get("seconds", 0), vc.get("error", "no shard counts")))
-    else:
-        print("8  view change 2 -> 3 shards, %d keys: %.2f s (target <= 10) %s; moved %d keys = "
-              "%.1f%% (%s; target <= 40%%) %s; %d keys after %s"
-              % (vc["keys_before"], vc["seconds"], flag(vc["seconds"] <= 10), vc["moved"],
-                 100 * vc["moved_fraction"], "the reply's moved-keys" if vc["moved_source"] ==
-                 "reply" else "from key counts", flag(vc["moved_fraction"] <= 0.40),
-                 vc["keys_after"], flag(vc["keys_after"] == vc["keys_before"])))
-print()
-print("written to %s in %d s (load average %.2f before, %.2f after)"
-      % (out_path, doc["elapsed_s"], m["loadavg_1m_before"], m["loadavg_1m_after"]))
-EOF
+python3 "$BENCH_DIR/report.py" "$RESULTS" "$EXTRA" "$OUT" "$commit" "$cpu" "$(nproc)" \
+    "$mem_kb" "$(uname -r)" "$wrk_version" "$THREADS" "$CONNS" "$DURATION" "$WARMUP" \
+    "$SECONDS" "$load_start_1m" "$load_end_1m"
 
 # A scenario that produced no number fails the run; a missed target does not.
 if grep -q $'\tnull$' "$RESULTS"; then

@@ -1,0 +1,131 @@
+"""bench/report.py — the table and bench/results/latest.json of scripts/bench.sh.
+
+    report.py RESULTS EXTRA OUT COMMIT CPU CORES MEM_KB KERNEL WRK_VERSION THREADS CONNS
+              DURATION WARMUP ELAPSED LOADAVG_BEFORE LOADAVG_AFTER
+
+RESULTS: lines "scenario \t server \t BENCH_RESULT json (or null)"; EXTRA: lines
+"key \t json value" (scenarios 7 and 8, the context body). Writes OUT, prints the table.
+"""
+import json, sys, datetime
+(results_path, extra_path, out_path, commit, cpu, cores, mem_kb, kernel, wrk_version,
+ threads, conns, duration, warmup, elapsed, load_start, load_end) = sys.argv[1:17]
+meta = {
+    "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "commit": commit,
+    "machine": {"cpu": cpu, "cores": int(cores), "memory_gib": round(int(mem_kb) / 1048576, 1),
+                "kernel": kernel, "loadavg_1m_before": float(load_start),
+                "loadavg_1m_after": float(load_end)},
+    "wrk": {"version": wrk_version, "threads": int(threads), "connections": int(conns),
+            "duration_s": int(duration), "warmup_s": int(warmup)},
+    "command": "scripts/bench.sh",
+    "elapsed_s": int(elapsed),
+}
+names = {1: "GET, no body", 2: "GET with causal-context", 3: "PUT 100 B over 10k keys",
+         4: "90% GET / 10% PUT", 5: "proxied GET (4 nodes R=2)",
+         6: "replicated PUT (4 nodes R=2)"}
+targets = {1: 0.85, 2: 0.75, 3: 0.70, 4: 0.75, 5: 0.45, 6: 0.45}
+P99_TARGET_MS = 2.0
+runs = {}
+for line in open(results_path):
+    sid, server, res = line.rstrip("\n").split("\t", 2)
+    runs.setdefault(int(sid), {})[server] = json.loads(res)
+extra = {}
+for line in open(extra_path):
+    k, v = line.rstrip("\n").split("\t", 1)
+    extra[k] = json.loads(v) if v.startswith(("{", "[")) else v
+
+def summary(r):
+    if r is None:
+        return None
+    return {"rps": round(r["rps"], 1), "p50_ms": round(r["p50_us"] / 1e3, 3),
+            "p90_ms": round(r["p90_us"] / 1e3, 3), "p99_ms": round(r["p99_us"] / 1e3, 3),
+            "max_ms": round(r["max_us"] / 1e3, 3), "requests": r["requests"],
+            "errors": r["errors"], "error_count": sum(r["errors"].values())}
+
+scen = []
+for sid in sorted(runs):
+    b, c = summary(runs[sid].get("baseline")), summary(runs[sid].get("causalkv"))
+    ratio = round(c["rps"] / b["rps"], 3) if b and c and b["rps"] else None
+    met = (ratio is not None and ratio >= targets[sid] and c["p99_ms"] <= P99_TARGET_MS
+           and c["error_count"] == 0)
+    scen.append({"id": sid, "name": names[sid], "baseline": b, "causalkv": c, "ratio": ratio,
+                 "target_ratio": targets[sid], "target_p99_ms": P99_TARGET_MS, "met": met})
+
+doc = dict(meta, scenarios=scen)
+if "context" in extra:
+    doc["context_body"] = {"causal-context": extra["context"]}
+mem = extra.get("memory")
+if isinstance(mem, dict):
+    mem["target_load_rate"] = 50000
+    mem["target_overhead_bytes_per_key"] = 100
+    ov = mem.get("overhead_bytes_per_key")
+    mem["met"] = (mem.get("loaded") == mem.get("keys") and mem.get("load_rate", 0) >= 50000
+                  and ov is not None and ov <= 100)
+    doc["memory"] = mem
+vc = extra.get("view_change")
+if isinstance(vc, dict) and isinstance(extra.get("load2"), dict):
+    vc["load"] = extra["load2"]
+if isinstance(vc, dict):
+    vc["target_seconds"] = 10
+    vc["target_moved_fraction"] = 0.40
+    vc["met"] = (vc.get("status") == 200 and vc.get("seconds", 1e9) <= 10
+                 and vc.get("moved_fraction") is not None and vc["moved_fraction"] <= 0.40
+                 and vc.get("keys_after") == vc.get("keys_before"))
+    doc["view_change"] = vc
+
+with open(out_path, "w") as f:
+    json.dump(doc, f, indent=2)
+    f.write("\n")
+
+def ms(x):
+    return "%.2f" % x
+m = doc["machine"]
+print()
+print("causalkv %s — %s, %d cores, %.0f GiB — wrk %s, %d thread, %d connections, %d s after %d s warm-up"
+      % (doc["commit"], m["cpu"] or "unknown CPU", m["cores"], m["memory_gib"],
+         doc["wrk"]["version"], doc["wrk"]["threads"], doc["wrk"]["connections"],
+         doc["wrk"]["duration_s"], doc["wrk"]["warmup_s"]))
+hdr = "%-2s %-29s %11s %7s %7s %11s %7s %7s %6s %7s  %s" % (
+    "#", "scenario", "base req/s", "p50 ms", "p99 ms", "ckv req/s", "p50 ms", "p99 ms",
+    "ratio", "target", "")
+print(hdr)
+print("-" * len(hdr))
+for s in scen:
+    b, c = s["baseline"], s["causalkv"]
+    cells = [("%11.0f" % b["rps"], ms(b["p50_ms"]), ms(b["p99_ms"])) if b else ("failed", "-", "-"),
+             ("%11.0f" % c["rps"], ms(c["p50_ms"]), ms(c["p99_ms"])) if c else ("failed", "-", "-")]
+    note = "ok" if s["met"] else "MISSED"
+    if c and c["error_count"]:
+        note += " (%d errors)" % c["error_count"]
+    print("%-2d %-29s %11s %7s %7s %11s %7s %7s %6s %7s  %s" % (
+        s["id"], s["name"], *cells[0], *cells[1],
+        "%.2f" % s["ratio"] if s["ratio"] is not None else "-",
+        ">=%.2f" % s["target_ratio"], note))
+def flag(ok):
+    return "ok" if ok else "MISSED"
+if mem:
+    if "error" in mem:
+        print("7  memory: %s  MISSED" % mem["error"])
+    else:
+        ov = mem["overhead_bytes_per_key"]
+        print("7  memory, %d keys (%d loaded): load %.1f s = %d keys/s (target >= 50000) %s;"
+              % (mem["keys"], mem["loaded"], mem["load_seconds"], mem["load_rate"],
+                 flag(mem["load_rate"] >= 50000 and mem["loaded"] == mem["keys"])))
+        print("   RSS %.1f MiB idle, %.1f MiB loaded: %s B/key beyond the 116 B of key+value "
+              "(target <= 100) %s"
+              % (mem["rss_idle_bytes"] / 2**20, mem["rss_after_bytes"] / 2**20,
+                 "-" if ov is None else "%.1f" % ov, flag(ov is not None and ov <= 100)))
+if vc:
+    if vc.get("status") != 200 or "moved" not in vc:
+        print("8  view change 2 -> 3 shards: HTTP %s after %.1f s: %s  MISSED"
+              % (vc.get("status"), vc.get("seconds", 0), vc.get("error", "no shard counts")))
+    else:
+        print("8  view change 2 -> 3 shards, %d keys: %.2f s (target <= 10) %s; moved %d keys = "
+              "%.1f%% (%s; target <= 40%%) %s; %d keys after %s"
+              % (vc["keys_before"], vc["seconds"], flag(vc["seconds"] <= 10), vc["moved"],
+                 100 * vc["moved_fraction"], "the reply's moved-keys" if vc["moved_source"] ==
+                 "reply" else "from key counts", flag(vc["moved_fraction"] <= 0.40),
+                 vc["keys_after"], flag(vc["keys_after"] == vc["keys_before"])))
+print()
+print("written to %s in %d s (load average %.2f before, %.2f after)"
+      % (out_path, doc["elapsed_s"], m["loadavg_1m_before"], m["loadavg_1m_after"]))
