@@ -179,6 +179,54 @@ static void test_view_change_bodies(void **state)
     }
 }
 
+/* The client's view-change request from its bytes: a client body, then a view change. */
+static void test_client_view_change_parse(void **state)
+{
+    (void)state;
+    ckv_shard_map m = test_map();
+    ckv_view v;
+    long rf = 0;
+    char err[200];
+    const char *ok = "{\"view\":[\"1.1.1.1:1\",\"1.1.1.2:1\"],\"repl-factor\":2,"
+                     "\"causal-context\":{\"epoch\":3,\"clock\":{\"10.0.0.1:80\":4}}}";
+    assert_int_equal(ckv_client_view_change_parse(ok, strlen(ok), &m, &v, &rf, err, sizeof(err)),
+                     CKV_OK);
+    assert_int_equal(v.n, 2);
+    assert_int_equal(rf, 2);
+    const char *csv = "{\"view\":\"1.1.1.1:1, 1.1.1.2:1\",\"repl-factor\":\"1\"}";
+    assert_int_equal(ckv_client_view_change_parse(csv, strlen(csv), &m, &v, &rf, err, sizeof(err)),
+                     CKV_OK);
+    assert_int_equal(rf, 1);
+    struct {
+        const char *body, *says;
+    } bad[] = {
+        /* not a client body */
+        {"not json", "Failed to parse request body"},
+        {"[]", "Failed to parse request body"},
+        {"{\"view\":[\"1.1.1.1:1\"],\"view\":[\"1.1.1.1:1\"],\"repl-factor\":1}",
+         "Failed to parse request body"},
+        {"{\"view\":[\"1.1.1.1:1\"],\"repl-factor\":1,\"causal-context\":5}",
+         "Failed to parse request body"},
+        {"{\"view\":[\"1.1.1.1:1\"],\"repl-factor\":1,\"value\":1}",
+         "Failed to parse request body"},
+        /* a client body, but not a view change */
+        {"", "body must be an object"},
+        {"{}", "view is missing"},
+        {"{\"view\":[],\"repl-factor\":1}", "empty"},
+        {"{\"view\":[\"1.1.1.1:1\"]}", "repl-factor"},
+        {"{\"view\":[\"1.1.1.1:1\",\"1.1.1.2:1\",\"1.1.1.3:1\"],\"repl-factor\":2}", ""},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        if (ckv_client_view_change_parse(bad[i].body, strlen(bad[i].body), &m, &v, &rf, err,
+                                         sizeof(err)) != CKV_ERROR)
+            fail_msg("accepted %s", bad[i].body);
+        assert_true(strlen(err) > 0);
+        if (strstr(err, bad[i].says) == NULL)
+            fail_msg("refused %s saying \"%s\", not \"%s\"", bad[i].body, err, bad[i].says);
+    }
+}
+
 static ckv_version *round_trip(const ckv_version *v, bool base, uint32_t n)
 {
     ckv_sbuf sb;
@@ -340,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_context_maps_addresses_and_drops_unknown),
         cmocka_unit_test(test_context_round_trip),
         cmocka_unit_test(test_view_change_bodies),
+        cmocka_unit_test(test_client_view_change_parse),
         cmocka_unit_test(test_version_round_trip),
         cmocka_unit_test(test_bad_versions_refused),
         cmocka_unit_test(test_clock_arrays),
