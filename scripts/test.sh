@@ -7,12 +7,15 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# python3-yaml: the compose file's structural check (test_ops.py) when Docker is absent
-ckv_install_deps python3-yaml
+# python3-yaml: the compose file's structural check (test_ops.py) when Docker is absent;
+# luajit: test_shard_hash.py runs bench/common.lua's shard hash (wrk's Lua is LuaJIT);
+# clang-format, shellcheck: scripts/lint.sh
+ckv_install_deps python3-yaml luajit clang-format shellcheck
 # iproute2, iptables: test_netns_edges.py and the fault stage (both need root)
 if ((EUID == 0)); then ckv_install_deps iproute2 iptables; fi
 build="$CKV_ROOT/build-test"
 ckv_build "$build" -DCMAKE_BUILD_TYPE=Debug -DCKV_SANITIZE=ON
+bash "$CKV_ROOT/scripts/lint.sh"
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
