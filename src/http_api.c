@@ -1,6 +1,12 @@
 /* http_api.c — the router (one table of endpoints) and the client endpoints: validate,
  * run against the replica, reply. */
-#include "node.h"
+#include "http_api.h"
+#include "internal_api.h"
+#include "membership.h"
+#include "proxy.h"
+#include "replication.h"
+#include "status_api.h"
+#include "view_change.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +17,6 @@
 #define SHARDS_PREFIX "/kv-store/shards/"
 /* the request line is bounded by MAX_HEADER_BYTES, so a decoded key is too */
 #define KEY_DECODE_MAX (64u << 10)
-
-void ckv_reply_error_ctx(ckv_node *n, ckv_req *req, int status, const char *error)
-{
-    ckv_reply_error_here(req, status, error, &n->r.map);
-}
 
 /* Parses the client body; on failure answers (400/413) and returns CKV_ERROR. */
 static int parse_client_body(ckv_node *n, ckv_req *req, ckv_client_body *b)
@@ -128,7 +129,10 @@ static uint64_t forwarded_deadline(const ckv_req *req)
     return v;
 }
 
-void ckv_node_wait(ckv_node *n, ckv_req *req, const ckv_context *ctx)
+/* Waits for progress (clock advance, epoch change, unfreeze, confirmed view) until the
+ * request's deadline (the causal timeout from its first wait, or the proxy's deadline
+ * when that is sooner), then runs it again; 503 at the deadline. */
+static void wait_for_progress(ckv_node *n, ckv_req *req, const ckv_context *ctx)
 {
     uint64_t now = ckv_now_ms();
     if (req->wait_deadline_ms == 0)
@@ -185,7 +189,7 @@ static void key_local(ckv_node *n, ckv_req *req, ckv_op op, const char *key, siz
     } else if (!ckv_replica_ready(&n->r, &ctx, op)) {
         if (ctx.epoch > n->r.map.epoch) /* a view change not committed here yet */
             ckv_req_context(req, &n->r.map, &ctx);
-        ckv_node_wait(n, req, &ctx);
+        wait_for_progress(n, req, &ctx);
     } else if (op == CKV_OP_GET) {
         key_get(n, req, key, klen, &ctx);
     } else {
@@ -243,7 +247,7 @@ static bool wait_for_view(ckv_node *n, ckv_req *req)
         return false;
     ckv_context ctx;
     ckv_req_context(req, &n->r.map, &ctx);
-    ckv_node_wait(n, req, &ctx);
+    wait_for_progress(n, req, &ctx);
     return true;
 }
 
@@ -500,12 +504,12 @@ static void dispatch(ckv_req *req, void *arg)
     req->endpoint = rt->endpoint;
     if (rt->access != ROUTE_CLIENT &&
         !ckv_internal_caller_allowed(n, req, rt->access == ROUTE_MEMBERS)) {
-        ckv_reply_error_ctx(n, req, 403, "Forbidden");
+        ckv_node_reply_error(n, req, 403, "Forbidden");
         return;
     }
     if ((rt->methods & (unsigned)ckv_req_method(req)) == 0) {
         ckv_req_add_header(req, "Allow", rt->allow);
-        ckv_reply_error_ctx(n, req, 405, "Method not allowed");
+        ckv_node_reply_error(n, req, 405, "Method not allowed");
         return;
     }
     rt->run(n, req, uri + rest, len - rest);

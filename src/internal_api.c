@@ -5,7 +5,9 @@
  * address check keeps clients from feeding replication by accident. Two exceptions:
  * any node may ask which view this one holds, and a node removed by a change it missed
  * is told the view in force when it asks for a sync, nothing more. */
-#include "node.h"
+#include "internal_api.h"
+#include "replication.h"
+#include "view_change.h"
 
 #include <stdlib.h>
 #include <string.h>

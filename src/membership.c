@@ -18,7 +18,8 @@
  * per tick, so that a node that missed a change (down, paused or cut off) learns the view
  * in force; and a stall of its event loop (the process was stopped) unconfirms its view,
  * since the cluster may have changed meanwhile. */
-#include "node.h"
+#include "membership.h"
+#include "replication.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 typedef struct probe_call {
     ckv_node *n;
     uint64_t round;
+    uint64_t map_gen; /* the map the question was about */
     uint32_t member;
 } probe_call;
 
@@ -94,7 +96,7 @@ static void take_answer(ckv_node *n, const char *member, const ckv_shard_map *th
                  "adopting it",
                  member, (unsigned long long)theirs->epoch, (unsigned)theirs->view.n,
                  (unsigned)theirs->rf);
-        ckv_node_adopt_view(n, theirs);
+        ckv_repl_adopt_view(n, theirs);
         return;
     }
     if (theirs->epoch == n->r.map.epoch) {
@@ -113,7 +115,7 @@ static void on_probe_reply(int status, const char *body, size_t len, void *arg)
     probe_call *pc = arg;
     ckv_node *n = pc->n;
     ckv_membership *m = &n->membership;
-    bool current = pc->round == m->round && !n->shutting_down;
+    bool current = pc->round == m->round && pc->map_gen == n->r.map_gen && !n->shutting_down;
     ckv_shard_map theirs;
     bool their_confirmed;
     if (current && status == 200 && parse_answer(body, len, &theirs, &their_confirmed) == CKV_OK) {
@@ -122,8 +124,8 @@ static void on_probe_reply(int status, const char *body, size_t len, void *arg)
         snprintf(member, sizeof(member), "%s", n->r.map.view.addrs[pc->member]);
         take_answer(n, member, &theirs, their_confirmed);
     }
-    /* take_answer may have adopted a view, which starts a new round */
-    if (current && pc->round == m->round && m->pending > 0 && --m->pending == 0) {
+    /* take_answer may have adopted a view, which ends the round */
+    if (current && pc->map_gen == n->r.map_gen && m->pending > 0 && --m->pending == 0) {
         if (m->agreed && !m->disputed)
             confirm(n, "the members that answered agree");
         else if (!m->answered)
@@ -149,7 +151,8 @@ static void ask(ckv_node *n, uint32_t member, const ckv_sbuf *question)
     probe_call *pc = malloc(sizeof(*pc));
     if (pc == NULL)
         return;
-    *pc = (probe_call){.n = n, .round = n->membership.round, .member = member};
+    *pc = (probe_call){
+        .n = n, .round = n->membership.round, .map_gen = n->r.map_gen, .member = member};
     if (ckv_peer_send(n->pool, n->r.map.view.addrs[member], EVHTTP_REQ_POST,
                       CKV_INTERNAL_PREFIX "view", question->data, question->len,
                       n->cfg.proxy_timeout_ms, 0, on_probe_reply, pc) == CKV_OK)
@@ -162,8 +165,10 @@ static void ask(ckv_node *n, uint32_t member, const ckv_sbuf *question)
 static void ask_all(ckv_node *n, const ckv_sbuf *question)
 {
     ckv_membership *m = &n->membership;
-    if (m->pending > 0)
-        return;
+    if (m->pending > 0 && m->map_gen == n->r.map_gen)
+        return; /* the round goes on (a new map ends it: its answers no longer count) */
+    m->map_gen = n->r.map_gen;
+    m->pending = 0;
     m->round++;
     m->agreed = m->disputed = m->answered = false;
     uint32_t others = 0;
@@ -181,8 +186,10 @@ static void ask_all(ckv_node *n, const ckv_sbuf *question)
 static void ask_one(ckv_node *n, const ckv_sbuf *question)
 {
     ckv_membership *m = &n->membership;
-    if (m->pending > 0 || n->r.map.view.n == 0)
+    if ((m->pending > 0 && m->map_gen == n->r.map_gen) || n->r.map.view.n == 0)
         return;
+    m->map_gen = n->r.map_gen;
+    m->pending = 0;
     uint32_t member = m->next++ % n->r.map.view.n;
     if ((int)member == n->r.self)
         member = m->next++ % n->r.map.view.n;

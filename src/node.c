@@ -1,5 +1,9 @@
 /* node.c — node lifecycle: composition, the housekeeping tasks, shutdown. */
 #include "node.h"
+#include "http_api.h"
+#include "membership.h"
+#include "replication.h"
+#include "view_change.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -24,12 +28,7 @@ static void expire_waiting(ckv_req *req, void *arg)
 {
     ckv_node *n = arg;
     n->metrics.causal_timeouts++;
-    ckv_reply_error_ctx(n, req, 503, "Unable to satisfy request");
-}
-
-void ckv_node_wake(ckv_node *n)
-{
-    ckv_park_wake(n->park);
+    ckv_node_reply_error(n, req, 503, "Unable to satisfy request");
 }
 
 static void on_push(evutil_socket_t fd, short what, void *arg)
@@ -113,17 +112,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     ckv_park_expire_all(n->park);
     struct timeval tv = {0, SHUTDOWN_GRACE_MS * 1000};
     evtimer_add(n->exit_ev, &tv);
-}
-
-void ckv_node_adopt_view(ckv_node *n, const ckv_shard_map *map)
-{
-    ckv_replica_adopt_view(&n->r, map);
-    n->membership.round++;
-    n->membership.pending = 0;
-    log_info("now at epoch %llu: %s", (unsigned long long)map->epoch,
-             n->r.self >= 0 ? "member, catching up from its replicas" : "standby (not a member)");
-    ckv_repl_begin_catch_up(n);
-    ckv_node_wake(n);
 }
 
 static void on_accept_resume(evutil_socket_t fd, short what, void *arg)

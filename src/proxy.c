@@ -1,6 +1,6 @@
 /* proxy.c — forwards a client request to a replica of the owning shard, failing over to
  * the next replica within one bounded proxy timeout. */
-#include "node.h"
+#include "proxy.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * housekeeping timer (and at once when a request waits), each replica is sent this
  * node's clock; it answers with every version whose dot that clock does not cover, in
  * chunks, and its clock, which this node then adopts (pointwise max). */
-#include "node.h"
+#include "replication.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +206,15 @@ static int sync_merge_reply(ckv_node *n, ckv_repl_peer *rp, json_t *msg)
     return CKV_OK;
 }
 
+void ckv_repl_adopt_view(ckv_node *n, const ckv_shard_map *map)
+{
+    ckv_replica_adopt_view(&n->r, map);
+    log_info("now at epoch %llu: %s", (unsigned long long)map->epoch,
+             n->r.self >= 0 ? "member, catching up from its replicas" : "standby (not a member)");
+    ckv_repl_begin_catch_up(n);
+    ckv_node_wake(n);
+}
+
 /* A replica answered that a view change happened while this node was away (it restarted
  * with the VIEW it was started with): join the view in force. */
 static bool learn_newer_view(ckv_node *n, const char *body, size_t len)
@@ -225,7 +234,7 @@ static bool learn_newer_view(ckv_node *n, const char *body, size_t len)
         return false;
     log_warn("a view change to epoch %llu happened while this node was away; joining it",
              (unsigned long long)epoch);
-    ckv_node_adopt_view(n, &map);
+    ckv_repl_adopt_view(n, &map);
     return true;
 }
 

@@ -5,7 +5,7 @@
  * state, staged on its replicas) → commit (new view + epoch everywhere) → reply. A
  * failure before commit aborts everywhere and the old view stays in force. Participants
  * abort on their own when the coordinator goes silent for VIEW_CHANGE_TIMEOUT_MS. */
-#include "node.h"
+#include "view_change.h"
 
 #include <stdlib.h>
 #include <string.h>
