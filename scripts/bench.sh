@@ -82,6 +82,17 @@ stop_proc() {
     forget_pid "$1"
 }
 
+# stop_all PID...: SIGTERM to all of them at once, then stop_proc each.
+stop_all() {
+    local pid
+    for pid in "$@"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "$@"; do
+        stop_proc "$pid"
+    done
+}
+
 # start_node NAME ADDR VIEW RF: starts causalkv, waits until it answers; sets LAST_PID.
 start_node() {
     local name=$1 addr=$2 view=$3 rf=$4
@@ -272,12 +283,7 @@ if scenario_on 5 || scenario_on 6; then
     if scenario_on 6; then
         BENCH_KEYS_FILE="$RUN/local.keys" pair 6 "replicated PUT (4 nodes, R=2)" put.lua "$front"
     fi
-    for pid in "${cluster_pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${cluster_pids[@]}"; do
-        stop_proc "$pid"
-    done
+    stop_all "${cluster_pids[@]}"
 fi
 
 # The baseline is not needed any more.
@@ -353,12 +359,7 @@ if scenario_on 8; then
     extra view_change "$(python3 "$BENCH_DIR/benchtool.py" view-change "$vc" "$BIG_KEYS" \
         "$c1" "$c2" "$RUN/s8-view-change.json")"
     ckv_log "  view change: HTTP ${vc% *} in ${vc#* } s"
-    for pid in "${vc_pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${vc_pids[@]}"; do
-        stop_proc "$pid"
-    done
+    stop_all "${vc_pids[@]}"
 fi
 
 # ---------------------------------------------------------------- table and JSON

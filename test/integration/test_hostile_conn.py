@@ -4,27 +4,20 @@
 nodes go on serving; and (own cluster, HTTP_TIMEOUT_MS=300) a proxied request that reuses
 a pooled connection just as the peer closes it for idleness is still served.
 
-The 2-node cluster, the normal client running meanwhile, the helpers and the final check
-(no error seen by the normal client, both nodes alive, exit 0 on SIGTERM, no sanitizer
-report) are hostile_base's. Port and addresses: ckvtest.slot.
-"""
+Cluster, normal client, helpers and final check: hostile_base."""
 
-import os
 import random
 import resource
 import select
 import socket
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import ckvtest  # noqa: E402
-import hostile_base as hb  # noqa: E402
-from hostile_base import HTTP_TIMEOUT, MARGIN  # noqa: E402
-from ckvtest import keypath, request  # noqa: E402
-from rawhttp import read_reply, request_bytes as req_bytes, split_addr  # noqa: E402
+import ckvtest
+import hostile_base as hb
+from hostile_base import HTTP_TIMEOUT, MARGIN
+from ckvtest import keypath, request
+from rawhttp import read_reply, request_bytes as req_bytes, split_addr
 
 SLOT = ckvtest.slot(__file__)
 

@@ -5,23 +5,16 @@ broken, conflicting Content-Length headers, header floods and long lines, malfor
 request lines, unknown and wrong methods, and pipelined requests (a malformed one in the
 middle, 200 on one connection).
 
-The 2-node cluster, the normal client running meanwhile, the helpers and the final check
-(no error seen by the normal client, both nodes alive, exit 0 on SIGTERM, no sanitizer
-report) are hostile_base's. Port and addresses: ckvtest.slot.
-"""
+Cluster, normal client, helpers and final check: hostile_base."""
 
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import ckvtest  # noqa: E402
-import hostile_base as hb  # noqa: E402
-from hostile_base import FRAMING, HTTP_TIMEOUT, MARGIN, MAX_BODY, MAX_VALUE  # noqa: E402
-from ckvtest import keypath  # noqa: E402
-from loadgen import parallel  # noqa: E402
-from rawhttp import request_bytes as req_bytes  # noqa: E402
+import ckvtest
+import hostile_base as hb
+from hostile_base import FRAMING, HTTP_TIMEOUT, MARGIN, MAX_BODY, MAX_VALUE
+from ckvtest import keypath
+from loadgen import parallel
+from rawhttp import request_bytes as req_bytes
 
 SLOT = ckvtest.slot(__file__)
 

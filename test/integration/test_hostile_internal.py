@@ -4,20 +4,13 @@ Invalid view changes (only invalid ones: a valid one would change the cluster un
 test), the internal node-to-node endpoints called by a client that is not a member, and
 a client that sets the proxies' hop header.
 
-The 2-node cluster, the normal client running meanwhile, the helpers and the final check
-(no error seen by the normal client, both nodes alive, exit 0 on SIGTERM, no sanitizer
-report) are hostile_base's. Port and addresses: ckvtest.slot.
-"""
+Cluster, normal client, helpers and final check: hostile_base."""
 
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import ckvtest  # noqa: E402
-import hostile_base as hb  # noqa: E402
-from ckvtest import keypath  # noqa: E402
+import ckvtest
+import hostile_base as hb
+from ckvtest import keypath
 
 SLOT = ckvtest.slot(__file__)
 

@@ -4,20 +4,13 @@ Keys with slashes, percent escapes, NUL, invalid UTF-8 and every length around t
 50-byte limit (up to request lines near MAX_HEADER_BYTES, also when proxied), and unknown
 paths and shard ids.
 
-The 2-node cluster, the normal client running meanwhile, the helpers and the final check
-(no error seen by the normal client, both nodes alive, exit 0 on SIGTERM, no sanitizer
-report) are hostile_base's. Port and addresses: ckvtest.slot.
-"""
+Cluster, normal client, helpers and final check: hostile_base."""
 
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import ckvtest  # noqa: E402
-import hostile_base as hb  # noqa: E402
-from rawhttp import request_bytes as req_bytes  # noqa: E402
+import ckvtest
+import hostile_base as hb
+from rawhttp import request_bytes as req_bytes
 
 SLOT = ckvtest.slot(__file__)
 

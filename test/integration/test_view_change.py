@@ -527,6 +527,14 @@ class ViewChangeCase(CkvTestCase):
         self.update_base_keys(10, new_view, label)
         return js, old_owner, owners
 
+    def start_new_nodes(self):
+        """Start the two extra nodes with the grown view (README: start new nodes first);
+        return that view."""
+        new_view = self.orig + self.extra_addrs
+        for addr in self.extra_addrs:
+            self.cluster.start_extra(addr, new_view, 2)
+        return new_view
+
     def writer_lost_nothing(self):
         """The end of every test: the writer, paused, reads back its last acknowledged
         value of every key from every live member."""
@@ -612,9 +620,7 @@ class ViewChanges(ViewChangeCase):
 
     def test_2_grow(self):
         self.start(self.orig, 2)
-        new_view = self.orig + self.extra_addrs
-        for addr in self.extra_addrs:
-            self.cluster.start_extra(addr, new_view, 2)
+        new_view = self.start_new_nodes()
         js, old_owner, owners = self.change("grow 4->6 nodes rf 2", self.orig[1], new_view,
                                             new_view, 2)
         self.assertEqual(len(js["shards"]), 3)
@@ -759,9 +765,7 @@ class ViewChanges(ViewChangeCase):
         # one writer history across two consecutive changes (grow, then shrink back,
         # coordinated by a member that stays), checked once at the end
         self.start(self.orig, 2)
-        new_view = self.orig + self.extra_addrs
-        for addr in self.extra_addrs:
-            self.cluster.start_extra(addr, new_view, 2)
+        new_view = self.start_new_nodes()
         self.change("grow 4->6 nodes rf 2", self.orig[0], new_view, new_view, 2)
         self.change("shrink 6->4 nodes rf 2", self.orig[2], self.orig, self.orig, 2,
                     removed=self.extra_addrs)
