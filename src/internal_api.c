@@ -7,7 +7,7 @@
  * is told the view in force when it asks for a sync, nothing more. */
 #include "internal_api.h"
 #include "replication.h"
-#include "view_change.h"
+#include "vc_participant.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +46,7 @@ static bool caller_is_member(ckv_node *n, ckv_req *req)
     evhttp_connection_get_peer(evhttp_request_get_connection(req->ev), &host, &port);
     if (host == NULL)
         return false;
-    return ckv_view_has_ip(&n->r.map.view, host) || ckv_view_change_knows_ip(n, host);
+    return ckv_view_has_ip(&n->r.map.view, host) || ckv_vc_participant_knows_ip(n, host);
 }
 
 /* A sync from an older epoch: its sender was a member before a view change it missed. */

@@ -1,9 +1,10 @@
 /* node.c — node lifecycle: composition, the housekeeping tasks, shutdown. */
 #include "node.h"
-#include "http_api.h"
+#include "router.h"
 #include "membership.h"
 #include "replication.h"
-#include "view_change.h"
+#include "vc_coordinator.h"
+#include "vc_participant.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -65,7 +66,7 @@ typedef struct cron_task {
 static const cron_task cron_tasks[] = {
     {"membership", 0, ckv_membership_tick},
     {"replication", 0, ckv_repl_tick},
-    {"view-change timeout", 250, ckv_view_change_tick},
+    {"view-change timeout", 250, ckv_vc_participant_tick},
     {"connection sweep", 500, sweep_connections},
     {"heap trim", 2000, return_free_memory},
 };
@@ -285,7 +286,8 @@ void ckv_node_free(ckv_node *n)
     if (n->park != NULL)
         ckv_park_expire_all(n->park);
     ckv_peer_pool_free(n->pool); /* pending calls end with status 0: proxies answer 503 */
-    ckv_view_change_free(n);
+    ckv_vc_coordinator_free(n);  /* answers its client */
+    ckv_vc_participant_free(n);
     if (n->http)
         evhttp_free(n->http);
     ckv_conns_free(n->conns); /* drops our references to what evhttp released */

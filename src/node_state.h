@@ -5,8 +5,8 @@
  * replica.c changes; each request carries its own state (net/http_reply.h); the other
  * fields belong to the module named beside them, which is the only one to write them.
  * Modules and their order (each includes only those after it): node.c (composition,
- * housekeeping) → http_api.c (the route table, client endpoints) → view_change.c,
- * internal_api.c, status_api.c, membership.c, proxy.c → replication.c → net/ → core. */
+ * housekeeping) → router.c (the route table) → kv_api.c, vc_coordinator.c, internal_api.c,
+ * status_api.c, membership.c → proxy.c, vc_participant.c, replication.c → net/ → core. */
 #ifndef CAUSALKV_NODE_STATE_H
 #define CAUSALKV_NODE_STATE_H
 
@@ -51,6 +51,7 @@ typedef struct ckv_membership {
 } ckv_membership;
 
 typedef struct ckv_view_change ckv_view_change;
+typedef struct ckv_vc_coord ckv_vc_coord;
 
 typedef struct ckv_node {
     ckv_config cfg;
@@ -76,7 +77,8 @@ typedef struct ckv_node {
     ckv_membership membership;
     uint32_t rr; /* round-robin start for choosing replicas */
 
-    ckv_view_change *vc; /* view-change state (view_change.c) */
+    ckv_view_change *vc;    /* this node's part in a view change (vc_participant.c) */
+    ckv_vc_coord *vc_coord; /* the change this node coordinates (vc_coordinator.c) */
 
     ckv_metrics metrics;
     bool shutting_down;

@@ -1,20 +1,14 @@
-/* http_api.c — the router (one table of endpoints) and the client endpoints: validate,
- * run against the replica, reply. */
-#include "http_api.h"
-#include "internal_api.h"
-#include "membership.h"
+/* kv_api.c — the client endpoints: keys, key count, shards. Validate, run against the
+ * replica (or forward to the owning shard), reply. */
+#include "kv_api.h"
 #include "proxy.h"
 #include "replication.h"
-#include "status_api.h"
-#include "view_change.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "causalkv/log.h"
 
-#define KEYS_PREFIX "/kv-store/keys"
-#define SHARDS_PREFIX "/kv-store/shards/"
 /* the request line is bounded by MAX_HEADER_BYTES, so a decoded key is too */
 #define KEY_DECODE_MAX (64u << 10)
 
@@ -216,7 +210,7 @@ static void forward_or_refuse(ckv_node *n, ckv_req *req, uint32_t shard)
     ckv_reply_error(req, 503, "Unable to satisfy request", &n->r.map, &ctx);
 }
 
-static void handle_key(ckv_node *n, ckv_req *req, const char *raw, size_t raw_len)
+void ckv_kv_key(ckv_node *n, ckv_req *req, const char *raw, size_t raw_len)
 {
     enum evhttp_cmd_type m = ckv_req_method(req);
     ckv_op op = m == EVHTTP_REQ_GET ? CKV_OP_GET : m == EVHTTP_REQ_PUT ? CKV_OP_PUT : CKV_OP_DELETE;
@@ -268,7 +262,7 @@ static void reply_simple(ckv_node *n, ckv_req *req, const char *head, ckv_sbuf *
     ckv_reply(req, 200, &out);
 }
 
-static void handle_key_count(ckv_node *n, ckv_req *req)
+void ckv_kv_key_count(ckv_node *n, ckv_req *req)
 {
     if (wait_for_view(n, req))
         return;
@@ -282,7 +276,7 @@ static void handle_key_count(ckv_node *n, ckv_req *req)
     ckv_sbuf_free(&f);
 }
 
-static void handle_shards(ckv_node *n, ckv_req *req)
+void ckv_kv_shards(ckv_node *n, ckv_req *req)
 {
     if (wait_for_view(n, req))
         return;
@@ -313,7 +307,7 @@ static uint64_t parse_shard_id(const char *s, size_t len)
     return v;
 }
 
-static void handle_shard(ckv_node *n, ckv_req *req, const char *id, size_t len)
+void ckv_kv_shard(ckv_node *n, ckv_req *req, const char *id, size_t len)
 {
     if (wait_for_view(n, req))
         return;
@@ -347,190 +341,9 @@ static void handle_shard(ckv_node *n, ckv_req *req, const char *id, size_t len)
     ckv_sbuf_free(&f);
 }
 
-static void handle_not_found(ckv_node *n, ckv_req *req)
+void ckv_kv_not_found(ckv_node *n, ckv_req *req)
 {
     ckv_context ctx;
     ckv_req_context(req, &n->r.map, &ctx);
     ckv_reply_error(req, 404, "Not found", &n->r.map, &ctx);
-}
-
-/* ---------- the router ---------- */
-
-enum route_access {
-    ROUTE_CLIENT,  /* anyone */
-    ROUTE_NODES,   /* any node with the cluster secret, member of the view or not */
-    ROUTE_MEMBERS, /* a member of the view (or of a change in progress), with the secret */
-};
-
-typedef void (*route_fn)(ckv_node *n, ckv_req *req, const char *rest, size_t rest_len);
-
-typedef struct route {
-    const char *path;
-    bool prefix;      /* path is a prefix; the rest goes to the handler */
-    unsigned methods; /* EVHTTP_REQ_* allowed */
-    const char *allow;
-    enum ckv_endpoint endpoint;
-    enum route_access access;
-    route_fn run;
-} route;
-
-static void run_key(ckv_node *n, ckv_req *req, const char *rest, size_t len)
-{
-    handle_key(n, req, rest, len);
-}
-
-static void run_key_count(ckv_node *n, ckv_req *req, const char *rest, size_t len)
-{
-    (void)rest, (void)len;
-    handle_key_count(n, req);
-}
-
-static void run_shards(ckv_node *n, ckv_req *req, const char *rest, size_t len)
-{
-    (void)rest, (void)len;
-    handle_shards(n, req);
-}
-
-static void run_shard(ckv_node *n, ckv_req *req, const char *rest, size_t len)
-{
-    handle_shard(n, req, rest, len);
-}
-
-static void run_view_change(ckv_node *n, ckv_req *req, const char *rest, size_t len)
-{
-    (void)rest, (void)len;
-    ckv_view_change_client(n, req);
-}
-
-static void run_replicate(ckv_node *n, ckv_req *req, const char *rest, size_t len)
-{
-    (void)rest, (void)len;
-    ckv_internal_replicate(n, req);
-}
-
-static void run_sync(ckv_node *n, ckv_req *req, const char *rest, size_t len)
-{
-    (void)rest, (void)len;
-    if (ckv_internal_caller_allowed(n, req, true))
-        ckv_internal_sync(n, req);
-    else
-        ckv_internal_foreign_sync(n, req);
-}
-
-static void run_view_question(ckv_node *n, ckv_req *req, const char *rest, size_t len)
-{
-    (void)rest, (void)len;
-    ckv_membership_serve(n, req);
-}
-
-static void run_view_op(ckv_node *n, ckv_req *req, const char *rest, size_t len)
-{
-    char op[16];
-    snprintf(op, sizeof(op), "%.*s", (int)(len < sizeof(op) ? len : sizeof(op) - 1), rest);
-    ckv_view_change_internal(n, req, op);
-}
-
-static void run_metrics(ckv_node *n, ckv_req *req, const char *rest, size_t len)
-{
-    (void)rest, (void)len;
-    ckv_metrics_serve(n, req);
-}
-
-static void run_health(ckv_node *n, ckv_req *req, const char *rest, size_t len)
-{
-    (void)rest, (void)len;
-    ckv_health_serve(n, req);
-}
-
-static void run_not_found(ckv_node *n, ckv_req *req, const char *rest, size_t len)
-{
-    (void)rest, (void)len;
-    handle_not_found(n, req);
-}
-
-#define KEY_METHODS (EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE)
-#define INTERNAL(p) CKV_INTERNAL_PREFIX p
-
-/* First match wins. */
-static const route routes[] = {
-    {KEYS_PREFIX "/", true, KEY_METHODS, "GET, PUT, DELETE", CKV_EP_KEYS, ROUTE_CLIENT, run_key},
-    {KEYS_PREFIX "/", false, KEY_METHODS, "GET, PUT, DELETE", CKV_EP_KEYS, ROUTE_CLIENT, run_key},
-    {KEYS_PREFIX, false, KEY_METHODS, "GET, PUT, DELETE", CKV_EP_KEYS, ROUTE_CLIENT, run_key},
-    {"/kv-store/key-count", false, EVHTTP_REQ_GET, "GET", CKV_EP_KEY_COUNT, ROUTE_CLIENT,
-     run_key_count},
-    {"/kv-store/shards", false, EVHTTP_REQ_GET, "GET", CKV_EP_SHARDS, ROUTE_CLIENT, run_shards},
-    {SHARDS_PREFIX, true, EVHTTP_REQ_GET, "GET", CKV_EP_SHARD, ROUTE_CLIENT, run_shard},
-    {"/kv-store/view-change", false, EVHTTP_REQ_PUT, "PUT", CKV_EP_VIEW_CHANGE, ROUTE_CLIENT,
-     run_view_change},
-    {INTERNAL("replicate"), false, EVHTTP_REQ_POST, "POST", CKV_EP_INTERNAL, ROUTE_MEMBERS,
-     run_replicate},
-    {INTERNAL("sync"), false, EVHTTP_REQ_POST, "POST", CKV_EP_INTERNAL, ROUTE_NODES, run_sync},
-    /* which view this node holds: asked by nodes that are not members (yet) too */
-    {INTERNAL("view"), false, EVHTTP_REQ_POST, "POST", CKV_EP_INTERNAL, ROUTE_NODES,
-     run_view_question},
-    {INTERNAL("view/"), true, EVHTTP_REQ_POST, "POST", CKV_EP_INTERNAL, ROUTE_MEMBERS, run_view_op},
-    {CKV_INTERNAL_PREFIX, true, ~0u, NULL, CKV_EP_INTERNAL, ROUTE_MEMBERS, run_not_found},
-    {"/metrics", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_CLIENT, run_metrics},
-    {"/healthz", false, ~0u, NULL, CKV_EP_OTHER, ROUTE_CLIENT, run_health},
-};
-
-static const route *route_of(const char *uri, size_t len, size_t *rest)
-{
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        const route *rt = &routes[i];
-        size_t pl = strlen(rt->path);
-        bool hit = rt->prefix ? len > pl && memcmp(uri, rt->path, pl) == 0
-                              : len == pl && memcmp(uri, rt->path, pl) == 0;
-        if (hit) {
-            *rest = pl;
-            return rt;
-        }
-    }
-    return NULL;
-}
-
-/* Routes a request from the start (also when it runs again after a wait). */
-static void dispatch(ckv_req *req, void *arg)
-{
-    ckv_node *n = arg;
-    const char *uri = ckv_req_uri(req);
-    const char *q = strchr(uri, '?');
-    size_t len = q != NULL ? (size_t)(q - uri) : strlen(uri), rest = 0;
-    const route *rt = route_of(uri, len, &rest);
-    if (rt == NULL) {
-        handle_not_found(n, req);
-        return;
-    }
-    req->endpoint = rt->endpoint;
-    if (rt->access != ROUTE_CLIENT &&
-        !ckv_internal_caller_allowed(n, req, rt->access == ROUTE_MEMBERS)) {
-        ckv_node_reply_error(n, req, 403, "Forbidden");
-        return;
-    }
-    if ((rt->methods & (unsigned)ckv_req_method(req)) == 0) {
-        ckv_req_add_header(req, "Allow", rt->allow);
-        ckv_node_reply_error(n, req, 405, "Method not allowed");
-        return;
-    }
-    rt->run(n, req, uri + rest, len - rest);
-}
-
-void ckv_http_gencb(struct evhttp_request *ev, void *arg)
-{
-    ckv_node *n = arg;
-    ckv_membership_check_stall(n, ckv_now_ms());
-    ckv_req *req = ckv_req_new(&n->server, ev);
-    if (req == NULL) {
-        evhttp_send_error(ev, 500, "Out of memory");
-        return;
-    }
-    req->handler = dispatch;
-    req->handler_arg = n;
-    if (!ckv_conns_admit(n->conns, ev)) {
-        ckv_context ctx = {.epoch = n->r.map.epoch};
-        ckv_vclock_init(&ctx.clock, n->r.map.view.n);
-        ckv_reply_error(req, 503, "Too many connections", &n->r.map, &ctx);
-        return;
-    }
-    dispatch(req, n);
 }

@@ -1,0 +1,196 @@
+/* router.c — every request enters here (ckv_http_gencb) and is routed by one table:
+ * method, path, endpoint (for metrics) and who may call it, like a command table. A
+ * request that waits runs through dispatch again when it is woken. */
+#include "router.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "internal_api.h"
+#include "kv_api.h"
+#include "membership.h"
+#include "status_api.h"
+#include "vc_coordinator.h"
+#include "vc_participant.h"
+
+#define KEYS_PREFIX "/kv-store/keys"
+#define SHARDS_PREFIX "/kv-store/shards/"
+
+enum route_access {
+    ROUTE_CLIENT,  /* anyone */
+    ROUTE_NODES,   /* any node with the cluster secret, member of the view or not */
+    ROUTE_MEMBERS, /* a member of the view (or of a change in progress), with the secret */
+};
+
+typedef void (*route_fn)(ckv_node *n, ckv_req *req, const char *rest, size_t rest_len);
+
+typedef struct route {
+    const char *path;
+    bool prefix;      /* path is a prefix; the rest goes to the handler */
+    unsigned methods; /* EVHTTP_REQ_* allowed */
+    const char *allow;
+    enum ckv_endpoint endpoint;
+    enum route_access access;
+    route_fn run;
+} route;
+
+static void run_key(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    ckv_kv_key(n, req, rest, len);
+}
+
+static void run_key_count(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    (void)rest, (void)len;
+    ckv_kv_key_count(n, req);
+}
+
+static void run_shards(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    (void)rest, (void)len;
+    ckv_kv_shards(n, req);
+}
+
+static void run_shard(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    ckv_kv_shard(n, req, rest, len);
+}
+
+static void run_view_change(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    (void)rest, (void)len;
+    ckv_vc_coordinator_serve(n, req);
+}
+
+static void run_replicate(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    (void)rest, (void)len;
+    ckv_internal_replicate(n, req);
+}
+
+static void run_sync(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    (void)rest, (void)len;
+    if (ckv_internal_caller_allowed(n, req, true))
+        ckv_internal_sync(n, req);
+    else
+        ckv_internal_foreign_sync(n, req);
+}
+
+static void run_view_question(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    (void)rest, (void)len;
+    ckv_membership_serve(n, req);
+}
+
+static void run_view_op(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    char op[16];
+    snprintf(op, sizeof(op), "%.*s", (int)(len < sizeof(op) ? len : sizeof(op) - 1), rest);
+    ckv_vc_participant_serve(n, req, op);
+}
+
+static void run_metrics(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    (void)rest, (void)len;
+    ckv_metrics_serve(n, req);
+}
+
+static void run_health(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    (void)rest, (void)len;
+    ckv_health_serve(n, req);
+}
+
+static void run_not_found(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    (void)rest, (void)len;
+    ckv_kv_not_found(n, req);
+}
+
+#define KEY_METHODS (EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE)
+#define INTERNAL(p) CKV_INTERNAL_PREFIX p
+
+/* First match wins. */
+static const route routes[] = {
+    {KEYS_PREFIX "/", true, KEY_METHODS, "GET, PUT, DELETE", CKV_EP_KEYS, ROUTE_CLIENT, run_key},
+    {KEYS_PREFIX "/", false, KEY_METHODS, "GET, PUT, DELETE", CKV_EP_KEYS, ROUTE_CLIENT, run_key},
+    {KEYS_PREFIX, false, KEY_METHODS, "GET, PUT, DELETE", CKV_EP_KEYS, ROUTE_CLIENT, run_key},
+    {"/kv-store/key-count", false, EVHTTP_REQ_GET, "GET", CKV_EP_KEY_COUNT, ROUTE_CLIENT,
+     run_key_count},
+    {"/kv-store/shards", false, EVHTTP_REQ_GET, "GET", CKV_EP_SHARDS, ROUTE_CLIENT, run_shards},
+    {SHARDS_PREFIX, true, EVHTTP_REQ_GET, "GET", CKV_EP_SHARD, ROUTE_CLIENT, run_shard},
+    {"/kv-store/view-change", false, EVHTTP_REQ_PUT, "PUT", CKV_EP_VIEW_CHANGE, ROUTE_CLIENT,
+     run_view_change},
+    {INTERNAL("replicate"), false, EVHTTP_REQ_POST, "POST", CKV_EP_INTERNAL, ROUTE_MEMBERS,
+     run_replicate},
+    {INTERNAL("sync"), false, EVHTTP_REQ_POST, "POST", CKV_EP_INTERNAL, ROUTE_NODES, run_sync},
+    /* which view this node holds: asked by nodes that are not members (yet) too */
+    {INTERNAL("view"), false, EVHTTP_REQ_POST, "POST", CKV_EP_INTERNAL, ROUTE_NODES,
+     run_view_question},
+    {INTERNAL("view/"), true, EVHTTP_REQ_POST, "POST", CKV_EP_INTERNAL, ROUTE_MEMBERS, run_view_op},
+    {CKV_INTERNAL_PREFIX, true, ~0u, NULL, CKV_EP_INTERNAL, ROUTE_MEMBERS, run_not_found},
+    {"/metrics", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_CLIENT, run_metrics},
+    {"/healthz", false, ~0u, NULL, CKV_EP_OTHER, ROUTE_CLIENT, run_health},
+};
+
+static const route *route_of(const char *uri, size_t len, size_t *rest)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const route *rt = &routes[i];
+        size_t pl = strlen(rt->path);
+        bool hit = rt->prefix ? len > pl && memcmp(uri, rt->path, pl) == 0
+                              : len == pl && memcmp(uri, rt->path, pl) == 0;
+        if (hit) {
+            *rest = pl;
+            return rt;
+        }
+    }
+    return NULL;
+}
+
+/* Routes a request from the start (also when it runs again after a wait). */
+static void dispatch(ckv_req *req, void *arg)
+{
+    ckv_node *n = arg;
+    const char *uri = ckv_req_uri(req);
+    const char *q = strchr(uri, '?');
+    size_t len = q != NULL ? (size_t)(q - uri) : strlen(uri), rest = 0;
+    const route *rt = route_of(uri, len, &rest);
+    if (rt == NULL) {
+        ckv_kv_not_found(n, req);
+        return;
+    }
+    req->endpoint = rt->endpoint;
+    if (rt->access != ROUTE_CLIENT &&
+        !ckv_internal_caller_allowed(n, req, rt->access == ROUTE_MEMBERS)) {
+        ckv_node_reply_error(n, req, 403, "Forbidden");
+        return;
+    }
+    if ((rt->methods & (unsigned)ckv_req_method(req)) == 0) {
+        ckv_req_add_header(req, "Allow", rt->allow);
+        ckv_node_reply_error(n, req, 405, "Method not allowed");
+        return;
+    }
+    rt->run(n, req, uri + rest, len - rest);
+}
+
+void ckv_http_gencb(struct evhttp_request *ev, void *arg)
+{
+    ckv_node *n = arg;
+    ckv_membership_check_stall(n, ckv_now_ms());
+    ckv_req *req = ckv_req_new(&n->server, ev);
+    if (req == NULL) {
+        evhttp_send_error(ev, 500, "Out of memory");
+        return;
+    }
+    req->handler = dispatch;
+    req->handler_arg = n;
+    if (!ckv_conns_admit(n->conns, ev)) {
+        ckv_context ctx = {.epoch = n->r.map.epoch};
+        ckv_vclock_init(&ctx.clock, n->r.map.view.n);
+        ckv_reply_error(req, 503, "Too many connections", &n->r.map, &ctx);
+        return;
+    }
+    dispatch(req, n);
+}
