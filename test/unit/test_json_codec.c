@@ -348,8 +348,8 @@ static void test_store_chunks_cover_the_store_once(void **state)
     for (int i = 1; i <= KEYS; i++) {
         char key[16];
         int len = snprintf(key, sizeof(key), "k%d", i);
-        ckv_version *v = ckv_version_new(key, (size_t)len, value, sizeof(value), false, 0,
-                                         (uint64_t)i, 1, NULL);
+        ckv_version *v =
+            ckv_version_new(key, (size_t)len, value, sizeof(value), false, 0, (uint64_t)i, 1, NULL);
         assert_int_equal(ckv_store_join(s, v), CKV_OK);
         ckv_version_unref(v);
     }
