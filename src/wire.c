@@ -90,12 +90,12 @@ typedef int (*read_fields)(const json_t *msg, const view_of *view, void *out);
 
 /* Every decoder: *out zeroed, the body parsed as one object, its fields read; on failure
  * list (the versions read so far, or NULL) released and *out zeroed again. */
-static int decode(const char *body, size_t len, const view_of *view, read_fields read, void *out,
+static int decode(const char *body, size_t len, const view_of *view, read_fields fields, void *out,
                   size_t size, ckv_version_list *list)
 {
     memset(out, 0, size);
     json_t *msg = ckv_json_parse_message(body, len);
-    int rc = msg != NULL ? read(msg, view, out) : CKV_ERROR;
+    int rc = msg != NULL ? fields(msg, view, out) : CKV_ERROR;
     json_decref(msg);
     if (rc != CKV_OK) {
         if (list != NULL)
