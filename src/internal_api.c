@@ -6,6 +6,8 @@
  * any node may ask which view this one holds, and a node removed by a change it missed
  * is told the view in force when it asks for a sync, nothing more. */
 #include "internal_api.h"
+
+#include "causalkv/wire.h"
 #include "replication.h"
 #include "vc_participant.h"
 
@@ -52,14 +54,11 @@ static bool caller_is_member(ckv_node *n, ckv_req *req)
 /* A sync from an older epoch: its sender was a member before a view change it missed. */
 static bool is_stale_sync(const ckv_node *n, ckv_req *req)
 {
-    uint64_t epoch;
     size_t len;
     const char *body = ckv_req_body(req, &len);
-    json_t *msg = ckv_json_parse_message(body, len);
-    bool stale =
-        msg != NULL && ckv_json_get_u64(msg, "epoch", &epoch) == CKV_OK && epoch < n->r.map.epoch;
-    json_decref(msg);
-    return stale;
+    ckv_wire_sync m;
+    return ckv_wire_sync_decode(body, len, n->r.map.epoch, n->r.map.view.n, &m) == CKV_OK &&
+           m.epoch < n->r.map.epoch;
 }
 
 /* The asker missed a view change (it was down, and restarted with its old VIEW): tell it
@@ -68,54 +67,34 @@ static void reply_stale_epoch(ckv_node *n, ckv_req *req)
 {
     ckv_sbuf b;
     ckv_sbuf_init(&b);
-    ckv_sbuf_adds(&b, "{\"message\":\"Error in POST\",\"error\":\"Stale epoch\",\"epoch\":");
-    ckv_sbuf_add_u64(&b, n->r.map.epoch);
-    ckv_sbuf_adds(&b, ",\"repl-factor\":");
-    ckv_sbuf_add_u64(&b, n->r.map.rf);
-    ckv_sbuf_adds(&b, ",\"view\":");
-    ckv_json_add_view(&b, &n->r.map.view);
-    ckv_sbuf_adds(&b, ",\"causal-context\":{}}");
+    ckv_wire_stale_epoch m = {.map = n->r.map};
+    ckv_wire_stale_epoch_encode(&b, &m);
     ckv_reply(req, 409, &b);
 }
 
-/* Parses a message of this epoch from a replica of this node's shard. */
-static json_t *shard_message(ckv_node *n, ckv_req *req, uint32_t *from)
+/* A replication message must come from another replica of this shard, in this epoch;
+ * otherwise it is answered here (the view in force, or 409) and false returned. */
+static bool from_shard_peer(ckv_node *n, ckv_req *req, uint64_t epoch, uint64_t from)
 {
-    size_t len;
-    const char *body = ckv_req_body(req, &len);
-    json_t *msg = ckv_json_parse_message(body, len);
-    uint64_t epoch, f;
-    if (msg == NULL || ckv_json_get_u64(msg, "epoch", &epoch) != CKV_OK ||
-        ckv_json_get_u64(msg, "from", &f) != CKV_OK) {
-        json_decref(msg);
-        reply_internal_error(n, req, 400, "Failed to parse request body");
-        return NULL;
-    }
     if (epoch < n->r.map.epoch) {
-        json_decref(msg);
         reply_stale_epoch(n, req);
-        return NULL;
+        return false;
     }
-    if (epoch != n->r.map.epoch || n->r.self < 0 || f >= n->r.map.view.n ||
-        ckv_shard_map_shard_of_member(&n->r.map, (uint32_t)f) != n->r.shard ||
-        f == (uint64_t)n->r.self) {
-        json_decref(msg);
+    if (epoch != n->r.map.epoch || n->r.self < 0 || from >= n->r.map.view.n ||
+        ckv_shard_map_shard_of_member(&n->r.map, (uint32_t)from) != n->r.shard ||
+        from == (uint64_t)n->r.self) {
         reply_internal_error(n, req, 409, "Not a replica of this shard in this epoch");
-        return NULL;
+        return false;
     }
-    *from = (uint32_t)f;
-    return msg;
+    return true;
 }
 
 static void reply_clock(ckv_node *n, ckv_req *req)
 {
     ckv_sbuf b;
     ckv_sbuf_init(&b);
-    ckv_sbuf_adds(&b, "{\"epoch\":");
-    ckv_sbuf_add_u64(&b, n->r.map.epoch);
-    ckv_sbuf_adds(&b, ",\"clock\":");
-    ckv_json_add_clock_array(&b, &n->r.clock);
-    ckv_sbuf_addc(&b, '}');
+    ckv_wire_push_reply m = {.epoch = n->r.map.epoch, .clock = n->r.clock};
+    ckv_wire_push_reply_encode(&b, &m);
     ckv_reply(req, 200, &b);
 }
 
@@ -123,24 +102,25 @@ static void reply_clock(ckv_node *n, ckv_req *req)
  * the next one, so the clock stays exact and retries are harmless. */
 void ckv_internal_replicate(ckv_node *n, ckv_req *req)
 {
-    uint32_t from;
-    json_t *msg = shard_message(n, req, &from);
-    if (msg == NULL)
+    size_t len;
+    const char *body = ckv_req_body(req, &len);
+    ckv_wire_push m;
+    if (ckv_wire_push_decode(body, len, n->r.map.epoch, n->r.map.view.n, &m) != CKV_OK) {
+        reply_internal_error(n, req, 400, "Failed to parse request body");
         return;
-    json_t *versions = json_object_get(msg, "versions");
+    }
+    if (!from_shard_peer(n, req, m.epoch, m.from)) {
+        ckv_version_list_free(&m.versions);
+        return;
+    }
     bool advanced = false;
-    size_t i;
-    json_t *item;
-    json_array_foreach(versions, i, item)
-    {
-        ckv_version *v = ckv_json_version_decode(item, n->r.map.view.n);
-        ckv_push_result res = v != NULL ? ckv_replica_apply_push(&n->r, from, v) : CKV_PUSH_REFUSED;
-        ckv_version_unref(v);
+    for (size_t i = 0; i < m.versions.n; i++) {
+        ckv_push_result res = ckv_replica_apply_push(&n->r, (uint32_t)m.from, m.versions.v[i]);
         advanced = advanced || res == CKV_PUSH_APPLIED;
         if (res == CKV_PUSH_REFUSED)
-            break; /* malformed, or a gap that anti-entropy will fill */
+            break; /* a gap that anti-entropy will fill */
     }
-    json_decref(msg);
+    ckv_version_list_free(&m.versions);
     if (advanced)
         ckv_node_wake(n);
     reply_clock(n, req);
@@ -166,51 +146,41 @@ static bool version_not_covered(const ckv_version *v, const void *arg)
 static void sync_answer(ckv_node *n, ckv_req *req, const sync_asker *asker, uint64_t cursor,
                         uint64_t gen)
 {
-    uint64_t restart = 0;
+    bool restart = false;
     if (cursor != 0 && gen != ckv_store_generation(n->r.store))
-        cursor = 0, restart = 1; /* the table was rebuilt: slots moved, start over */
+        cursor = 0, restart = true; /* the table was rebuilt: slots moved, start over */
     uint32_t first = ckv_shard_map_first_replica(&n->r.map, n->r.shard);
     bool behind =
         asker->wants_base || !ckv_vclock_covers(&asker->clock, &n->r.clock, first, n->r.map.rf);
     ckv_sbuf b;
     ckv_sbuf_init(&b);
-    ckv_sbuf_adds(&b, "{\"versions\":[");
-    size_t next = behind ? ckv_json_add_store_chunk(&b, n->r.store, (size_t)cursor, false,
-                                                    version_not_covered, asker)
-                         : 0;
-    ckv_sbuf_adds(&b, "],\"epoch\":");
-    ckv_sbuf_add_u64(&b, n->r.map.epoch);
-    ckv_sbuf_adds(&b, ",\"cursor\":");
-    ckv_sbuf_add_u64(&b, next);
-    ckv_sbuf_adds(&b, ",\"gen\":");
-    ckv_sbuf_add_u64(&b, ckv_store_generation(n->r.store));
-    ckv_sbuf_adds(&b, ",\"restart\":");
-    ckv_sbuf_add_u64(&b, restart);
-    ckv_sbuf_adds(&b, ",\"clock\":");
-    ckv_json_add_clock_array(&b, &n->r.clock);
-    ckv_sbuf_addc(&b, '}');
+    ckv_wire_sync_reply m = {.epoch = n->r.map.epoch,
+                             .gen = ckv_store_generation(n->r.store),
+                             .restart = restart,
+                             .clock = n->r.clock};
+    ckv_wire_chunk chunk = {
+        .store = n->r.store, .cursor = (size_t)cursor, .keep = version_not_covered, .arg = asker};
+    if (behind)
+        ckv_wire_sync_reply_encode(&b, &m, &chunk);
+    else
+        ckv_wire_sync_reply_encode(&b, &m, NULL);
     ckv_reply(req, 200, &b);
 }
 
 void ckv_internal_sync(ckv_node *n, ckv_req *req)
 {
-    uint32_t from;
-    json_t *msg = shard_message(n, req, &from);
-    if (msg == NULL)
-        return;
-    sync_asker asker;
-    uint64_t cursor, gen, wants_base = 0;
-    ckv_json_get_u64(msg, "want-base", &wants_base); /* absent: it has the base */
-    asker.wants_base = wants_base != 0;
-    if (ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->r.map.view.n, &asker.clock) !=
-            CKV_OK ||
-        ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK ||
-        ckv_json_get_u64(msg, "gen", &gen) != CKV_OK) {
-        json_decref(msg);
+    size_t len;
+    const char *body = ckv_req_body(req, &len);
+    ckv_wire_sync m;
+    if (ckv_wire_sync_decode(body, len, n->r.map.epoch, n->r.map.view.n, &m) != CKV_OK) {
         reply_internal_error(n, req, 400, "Failed to parse request body");
         return;
     }
-    json_decref(msg);
+    if (!from_shard_peer(n, req, m.epoch, m.from))
+        return;
+    uint32_t from = (uint32_t)m.from;
+    uint64_t cursor = m.cursor, gen = m.gen;
+    sync_asker asker = {.clock = m.clock, .wants_base = m.want_base};
     ckv_repl_sync_map(n);
     if (cursor == 0) /* the asker's own word on what it holds of this node's writes */
         n->repl[from].acked = asker.clock.c[n->r.self];

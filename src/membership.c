@@ -19,6 +19,8 @@
  * in force; and a stall of its event loop (the process was stopped) unconfirms its view,
  * since the cluster may have changed meanwhile. */
 #include "membership.h"
+
+#include "causalkv/wire.h"
 #include "replication.h"
 
 #include <stdlib.h>
@@ -60,24 +62,6 @@ static bool same_map(const ckv_shard_map *a, const ckv_shard_map *b)
     return a->epoch == b->epoch && a->rf == b->rf && ckv_view_equal(&a->view, &b->view);
 }
 
-/* Decodes a member's answer: its shard map and whether it is confirmed. */
-static int parse_answer(const char *body, size_t len, ckv_shard_map *map, bool *confirmed)
-{
-    json_t *msg = ckv_json_parse_message(body, len);
-    uint64_t epoch;
-    ckv_view view;
-    long rf;
-    char err[256];
-    int rc = msg != NULL && ckv_json_get_u64(msg, "epoch", &epoch) == CKV_OK &&
-                     ckv_view_change_body_parse(msg, &view, &rf, err, sizeof(err)) == CKV_OK &&
-                     ckv_shard_map_init(map, &view, rf, epoch, err, sizeof(err)) == CKV_OK
-                 ? CKV_OK
-                 : CKV_ERROR;
-    *confirmed = json_is_true(json_object_get(msg, "confirmed"));
-    json_decref(msg);
-    return rc;
-}
-
 static void take_answer(ckv_node *n, const char *member, const ckv_shard_map *theirs,
                         bool their_confirmed)
 {
@@ -116,13 +100,12 @@ static void on_probe_reply(int status, const char *body, size_t len, void *arg)
     ckv_node *n = pc->n;
     ckv_membership *m = &n->membership;
     bool current = pc->round == m->round && pc->map_gen == n->r.map_gen && !n->shutting_down;
-    ckv_shard_map theirs;
-    bool their_confirmed;
-    if (current && status == 200 && parse_answer(body, len, &theirs, &their_confirmed) == CKV_OK) {
+    ckv_wire_view answer;
+    if (current && status == 200 && ckv_wire_view_decode(body, len, &answer) == CKV_OK) {
         m->answered = true;
         char member[CKV_ADDR_MAX];
         snprintf(member, sizeof(member), "%s", n->r.map.view.addrs[pc->member]);
-        take_answer(n, member, &theirs, their_confirmed);
+        take_answer(n, member, &answer.map, answer.confirmed);
     }
     /* take_answer may have adopted a view, which ends the round */
     if (current && pc->map_gen == n->r.map_gen && m->pending > 0 && --m->pending == 0) {
@@ -136,14 +119,8 @@ static void on_probe_reply(int status, const char *body, size_t len, void *arg)
 
 static void build_question(const ckv_node *n, ckv_sbuf *b)
 {
-    ckv_sbuf_adds(b, "{\"epoch\":");
-    ckv_sbuf_add_u64(b, n->r.map.epoch);
-    ckv_sbuf_adds(b, ",\"repl-factor\":");
-    ckv_sbuf_add_u64(b, n->r.map.rf);
-    ckv_sbuf_adds(b, ",\"view\":");
-    ckv_json_add_view(b, &n->r.map.view);
-    ckv_sbuf_adds(b, ",\"confirmed\":");
-    ckv_sbuf_adds(b, n->r.view_confirmed ? "true}" : "false}");
+    ckv_wire_view m = {.map = n->r.map, .confirmed = n->r.view_confirmed};
+    ckv_wire_view_encode(b, &m);
 }
 
 static void ask(ckv_node *n, uint32_t member, const ckv_sbuf *question)

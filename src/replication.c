@@ -7,6 +7,8 @@
  * chunks, and its clock, which this node then adopts (pointwise max). */
 #include "replication.h"
 
+#include "causalkv/wire.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,20 +60,16 @@ static void on_push_reply(int status, const char *body, size_t len, void *arg)
     bool current = repl_call_current(c);
     if (current)
         n->repl[c->peer].push_inflight = false;
-    json_t *msg = status == 200 && current ? ckv_json_parse_message(body, len) : NULL;
-    ckv_vclock peer_clock;
-    uint64_t epoch;
-    if (msg != NULL && ckv_json_get_u64(msg, "epoch", &epoch) == CKV_OK &&
-        epoch == n->r.map.epoch &&
-        ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->r.map.view.n, &peer_clock) ==
-            CKV_OK) {
+    ckv_wire_push_reply reply;
+    if (current && status == 200 &&
+        ckv_wire_push_reply_decode(body, len, n->r.map.epoch, n->r.map.view.n, &reply) == CKV_OK &&
+        reply.epoch == n->r.map.epoch) {
         /* the peer's word is the truth now, even when lower (it restarted empty) */
-        n->repl[c->peer].acked = peer_clock.c[n->r.self];
+        n->repl[c->peer].acked = reply.clock.c[n->r.self];
         n->metrics.pushes++;
         if (n->repl[c->peer].acked < ckv_wlog_last_seq(n->r.wlog))
             push_peer(n, c->peer);
     }
-    json_decref(msg);
     free(c);
 }
 
@@ -86,17 +84,8 @@ static void push_peer(ckv_node *n, uint32_t peer)
         return; /* the peer is behind the log: anti-entropy repairs it */
     ckv_sbuf b;
     ckv_sbuf_init(&b);
-    ckv_sbuf_adds(&b, "{\"epoch\":");
-    ckv_sbuf_add_u64(&b, n->r.map.epoch);
-    ckv_sbuf_adds(&b, ",\"from\":");
-    ckv_sbuf_add_u64(&b, (uint64_t)n->r.self);
-    ckv_sbuf_adds(&b, ",\"versions\":[");
-    for (size_t i = 0; i < count && b.len < CKV_BATCH_SOFT_BYTES; i++) {
-        if (i > 0)
-            ckv_sbuf_addc(&b, ',');
-        ckv_json_add_version(&b, batch[i]);
-    }
-    ckv_sbuf_adds(&b, "]}");
+    ckv_wire_push head = {.epoch = n->r.map.epoch, .from = (uint64_t)n->r.self};
+    ckv_wire_push_encode(&b, &head, batch, count);
     repl_call *c = repl_call_new(n, peer);
     if (c != NULL && !ckv_sbuf_failed(&b) &&
         ckv_peer_send(n->pool, n->r.map.view.addrs[peer], EVHTTP_REQ_POST,
@@ -177,32 +166,21 @@ static void sync_complete(ckv_node *n, ckv_repl_peer *rp)
     bootstrap_check(n);
 }
 
-static int sync_merge_reply(ckv_node *n, ckv_repl_peer *rp, json_t *msg)
+static int sync_merge_reply(ckv_node *n, ckv_repl_peer *rp, const char *body, size_t len)
 {
-    uint64_t epoch, cursor, gen, restart = 0;
-    ckv_vclock target;
-    json_t *versions = json_object_get(msg, "versions");
-    if (ckv_json_get_u64(msg, "epoch", &epoch) != CKV_OK || epoch != n->r.map.epoch ||
-        ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK ||
-        ckv_json_get_u64(msg, "gen", &gen) != CKV_OK || !json_is_array(versions) ||
-        ckv_json_clock_array_decode(json_object_get(msg, "clock"), n->r.map.view.n, &target) !=
-            CKV_OK)
+    ckv_wire_sync_reply m;
+    if (ckv_wire_sync_reply_decode(body, len, n->r.map.epoch, n->r.map.view.n, &m) != CKV_OK ||
+        m.epoch != n->r.map.epoch) {
+        ckv_version_list_free(&m.versions);
         return CKV_ERROR;
-    ckv_json_get_u64(msg, "restart", &restart);
-    if (rp->sync_cursor == 0 || restart)
-        rp->sync_target = target;
-    size_t i;
-    json_t *item;
-    json_array_foreach(versions, i, item)
-    {
-        ckv_version *v = ckv_json_version_decode(item, n->r.map.view.n);
-        if (v == NULL)
-            return CKV_ERROR;
-        ckv_replica_apply(&n->r, v);
-        ckv_version_unref(v);
     }
-    rp->sync_cursor = cursor;
-    rp->sync_gen = gen;
+    if (rp->sync_cursor == 0 || m.restart)
+        rp->sync_target = m.clock;
+    for (size_t i = 0; i < m.versions.n; i++)
+        ckv_replica_apply(&n->r, m.versions.v[i]);
+    ckv_version_list_free(&m.versions);
+    rp->sync_cursor = m.cursor;
+    rp->sync_gen = m.gen;
     return CKV_OK;
 }
 
@@ -219,22 +197,13 @@ void ckv_repl_adopt_view(ckv_node *n, const ckv_shard_map *map)
  * with the VIEW it was started with): join the view in force. */
 static bool learn_newer_view(ckv_node *n, const char *body, size_t len)
 {
-    json_t *msg = ckv_json_parse_message(body, len);
-    uint64_t epoch;
-    ckv_view view;
-    long rf;
-    char err[256];
-    ckv_shard_map map;
-    bool newer = msg != NULL && ckv_json_get_u64(msg, "epoch", &epoch) == CKV_OK &&
-                 epoch > n->r.map.epoch &&
-                 ckv_view_change_body_parse(msg, &view, &rf, err, sizeof(err)) == CKV_OK &&
-                 ckv_shard_map_init(&map, &view, rf, epoch, err, sizeof(err)) == CKV_OK;
-    json_decref(msg);
-    if (!newer || n->r.writes_paused)
+    ckv_wire_stale_epoch m;
+    if (ckv_wire_stale_epoch_decode(body, len, &m) != CKV_OK || m.map.epoch <= n->r.map.epoch ||
+        n->r.writes_paused)
         return false;
     log_warn("a view change to epoch %llu happened while this node was away; joining it",
-             (unsigned long long)epoch);
-    ckv_repl_adopt_view(n, &map);
+             (unsigned long long)m.map.epoch);
+    ckv_repl_adopt_view(n, &m.map);
     return true;
 }
 
@@ -252,8 +221,7 @@ static void on_sync_reply(int status, const char *body, size_t len, void *arg)
         free(c);
         return;
     }
-    json_t *msg = status == 200 ? ckv_json_parse_message(body, len) : NULL;
-    if (msg == NULL || sync_merge_reply(n, rp, msg) != CKV_OK) {
+    if (status != 200 || sync_merge_reply(n, rp, body, len) != CKV_OK) {
         if (status == 200)
             log_warn("sync: bad reply from %s", n->r.map.view.addrs[c->peer]);
         rp->sync_cursor = 0;
@@ -264,7 +232,6 @@ static void on_sync_reply(int status, const char *body, size_t len, void *arg)
     } else {
         sync_peer(n, c->peer); /* next chunk at once */
     }
-    json_decref(msg);
     free(c);
 }
 
@@ -275,19 +242,13 @@ static void sync_peer(ckv_node *n, uint32_t peer)
         return;
     ckv_sbuf b;
     ckv_sbuf_init(&b);
-    ckv_sbuf_adds(&b, "{\"epoch\":");
-    ckv_sbuf_add_u64(&b, n->r.map.epoch);
-    ckv_sbuf_adds(&b, ",\"from\":");
-    ckv_sbuf_add_u64(&b, (uint64_t)n->r.self);
-    ckv_sbuf_adds(&b, ",\"cursor\":");
-    ckv_sbuf_add_u64(&b, rp->sync_cursor);
-    ckv_sbuf_adds(&b, ",\"gen\":");
-    ckv_sbuf_add_u64(&b, rp->sync_gen);
-    ckv_sbuf_adds(&b, ",\"clock\":");
-    ckv_json_add_clock_array(&b, &n->r.clock);
-    if (!n->r.has_base)
-        ckv_sbuf_adds(&b, ",\"want-base\":1");
-    ckv_sbuf_addc(&b, '}');
+    ckv_wire_sync m = {.epoch = n->r.map.epoch,
+                       .from = (uint64_t)n->r.self,
+                       .cursor = rp->sync_cursor,
+                       .gen = rp->sync_gen,
+                       .clock = n->r.clock,
+                       .want_base = !n->r.has_base};
+    ckv_wire_sync_encode(&b, &m);
     repl_call *c = repl_call_new(n, peer);
     if (c != NULL && !ckv_sbuf_failed(&b) &&
         ckv_peer_send(n->pool, n->r.map.view.addrs[peer], EVHTTP_REQ_POST,

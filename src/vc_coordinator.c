@@ -8,6 +8,7 @@
 #include "vc_coordinator.h"
 
 #include "vc_participant.h"
+#include "causalkv/wire.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,35 +66,19 @@ static void coord_free(vc_coord *c)
     free(c);
 }
 
-static void add_header(ckv_sbuf *b, const char *op_fields, uint64_t id)
-{
-    ckv_sbuf_adds(b, "{\"id\":");
-    ckv_sbuf_add_u64(b, id);
-    ckv_sbuf_adds(b, op_fields);
-}
-
 static void build_prepare(vc_coord *c, ckv_sbuf *b)
 {
-    add_header(b, ",\"epoch\":", c->id);
-    ckv_sbuf_add_u64(b, c->plan.new_map.epoch);
-    ckv_sbuf_adds(b, ",\"repl-factor\":");
-    ckv_sbuf_add_u64(b, c->plan.new_map.rf);
-    ckv_sbuf_adds(b, ",\"view\":");
-    ckv_json_add_view(b, &c->plan.new_map.view);
-    ckv_sbuf_adds(b, ",\"old-view\":");
-    ckv_json_add_view(b, &c->plan.old_map.view);
-    ckv_sbuf_adds(b, ",\"deadline\":");
-    ckv_sbuf_add_u64(b, c->prepare_deadline_ms);
-    ckv_sbuf_addc(b, '}');
+    ckv_wire_prepare m = {.id = c->id,
+                          .map = c->plan.new_map,
+                          .old_view = c->plan.old_map.view,
+                          .deadline = c->prepare_deadline_ms};
+    ckv_wire_prepare_encode(b, &m);
 }
 
-static void build_cursor_msg(vc_coord *c, uint32_t idx, ckv_sbuf *b)
+static void build_collect(vc_coord *c, uint32_t idx, ckv_sbuf *b)
 {
-    add_header(b, ",\"cursor\":", c->id);
-    ckv_sbuf_add_u64(b, c->cursor[idx]);
-    ckv_sbuf_adds(b, ",\"gen\":");
-    ckv_sbuf_add_u64(b, c->gen[idx]);
-    ckv_sbuf_addc(b, '}');
+    ckv_wire_collect m = {.id = c->id, .cursor = c->cursor[idx], .gen = c->gen[idx]};
+    ckv_wire_collect_encode(b, &m);
 }
 
 struct owned_by {
@@ -114,12 +99,25 @@ static void build_install(vc_coord *c, uint32_t idx, ckv_sbuf *b)
     uint32_t shard = ckv_shard_map_shard_of_member(
         &c->plan.new_map,
         (uint32_t)ckv_view_index_of(&c->plan.new_map.view, c->plan.nodes.addrs[idx]));
-    add_header(b, ",\"versions\":[", c->id);
     struct owned_by owned = {&c->plan.new_map, shard};
-    c->cursor[idx] = ckv_json_add_store_chunk(b, c->staging, (size_t)c->cursor[idx], true,
-                                              live_in_shard, &owned);
-    ckv_sbuf_adds(b, "],\"last\":");
-    ckv_sbuf_adds(b, c->cursor[idx] == 0 ? "true}" : "false}");
+    ckv_wire_install m = {.id = c->id};
+    ckv_wire_chunk chunk = {.store = c->staging,
+                            .cursor = (size_t)c->cursor[idx],
+                            .base = true,
+                            .keep = live_in_shard,
+                            .arg = &owned};
+    c->cursor[idx] = ckv_wire_install_encode(b, &m, &chunk);
+}
+
+static void build_commit_or_abort(vc_coord *c, ckv_sbuf *b)
+{
+    if (c->phase == VC_COMMIT) {
+        ckv_wire_commit m = {.id = c->id};
+        ckv_wire_commit_encode(b, &m);
+    } else {
+        ckv_wire_abort m = {.id = c->id};
+        ckv_wire_abort_encode(b, &m);
+    }
 }
 
 static const char *phase_op(enum vc_phase p)
@@ -128,23 +126,15 @@ static const char *phase_op(enum vc_phase p)
     return ops[p];
 }
 
-static int merge_collect_reply(vc_coord *c, uint32_t idx, json_t *msg)
+static int merge_collect_reply(vc_coord *c, uint32_t idx, const char *body, size_t len)
 {
-    uint64_t cursor, gen;
-    json_t *versions = json_object_get(msg, "versions");
-    if (ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK ||
-        ckv_json_get_u64(msg, "gen", &gen) != CKV_OK || !json_is_array(versions))
+    ckv_wire_collect_reply m;
+    if (ckv_wire_collect_reply_decode(body, len, c->plan.old_map.view.n, &m) != CKV_OK)
         return CKV_ERROR;
-    size_t i;
-    json_t *item;
-    json_array_foreach(versions, i, item)
-    {
-        ckv_version *v = ckv_json_version_decode(item, c->plan.old_map.view.n);
-        if (v == NULL)
-            return CKV_ERROR;
-        ckv_store_join(c->staging, v);
-        ckv_version_unref(v);
-    }
+    for (size_t i = 0; i < m.versions.n; i++)
+        ckv_store_join(c->staging, m.versions.v[i]);
+    ckv_version_list_free(&m.versions);
+    uint64_t cursor = m.cursor, gen = m.gen;
     c->cursor[idx] = cursor;
     c->gen[idx] = gen;
     size_t held = ckv_store_live_count(c->staging) + ckv_store_tombstone_count(c->staging);
@@ -163,34 +153,37 @@ static void note_failure(vc_coord *c, uint32_t idx, int status, const char *body
         snprintf(d, VC_DETAIL_MAX, "no answer (refused, unreachable or timed out)");
         return;
     }
-    json_t *msg = ckv_json_parse_message(body, len);
-    const char *error = json_string_value(json_object_get(msg, "error"));
-    if (error != NULL)
-        snprintf(d, VC_DETAIL_MAX, "%d %s", status, error);
+    ckv_wire_error e;
+    if (ckv_wire_error_decode(body, len, &e) == CKV_OK)
+        snprintf(d, VC_DETAIL_MAX, "%d %.*s", status, VC_DETAIL_MAX - 8, e.error);
     else
         snprintf(d, VC_DETAIL_MAX, status == 200 ? "a reply it could not read" : "status %d",
                  status);
-    json_decref(msg);
 }
 
 /* Reads a node's reply to the current phase; true when that node is finished with it. */
 static bool coord_take_reply(vc_coord *c, uint32_t idx, int status, const char *body, size_t len)
 {
-    json_t *msg = status == 200 ? ckv_json_parse_message(body, len) : NULL;
-    bool ok = msg != NULL;
-    if (ok && c->phase == VC_COLLECT) {
-        ok = merge_collect_reply(c, idx, msg) == CKV_OK;
-        if (ok && c->cursor[idx] != 0) {
-            json_decref(msg);
+    bool ok = status == 200;
+    if (ok && c->phase == VC_PREPARE) {
+        ckv_wire_prepare_reply m;
+        ok = ckv_wire_prepare_reply_decode(body, len, &m) == CKV_OK;
+    } else if (ok && c->phase == VC_COLLECT) {
+        ok = merge_collect_reply(c, idx, body, len) == CKV_OK;
+        if (ok && c->cursor[idx] != 0)
             return false; /* more chunks */
-        }
+    } else if (ok && c->phase == VC_INSTALL) {
+        ckv_wire_install_reply m;
+        ok = ckv_wire_install_reply_decode(body, len, &m) == CKV_OK;
+        if (ok && c->cursor[idx] != 0)
+            return false;
     } else if (ok && c->phase == VC_COMMIT) {
-        uint64_t count;
-        c->confirmed[idx] =
-            ckv_json_get_u64(msg, "key-count", &count) == CKV_OK ? (int64_t)count : -1;
-    } else if (ok && c->phase == VC_INSTALL && c->cursor[idx] != 0) {
-        json_decref(msg);
-        return false;
+        ckv_wire_commit_reply m;
+        ok = ckv_wire_commit_reply_decode(body, len, &m) == CKV_OK;
+        c->confirmed[idx] = ok ? m.key_count : -1;
+    } else if (ok) {
+        ckv_wire_abort_reply m;
+        ok = ckv_wire_abort_reply_decode(body, len, &m) == CKV_OK;
     }
     if (!ok) {
         note_failure(c, idx, status, body, len);
@@ -200,7 +193,6 @@ static bool coord_take_reply(vc_coord *c, uint32_t idx, int status, const char *
                  phase_op(c->phase), c->plan.nodes.addrs[idx], c->detail[idx]);
     }
     c->ok[idx] = ok;
-    json_decref(msg);
     return true;
 }
 
@@ -228,11 +220,11 @@ static void coord_send_next(vc_coord *c, uint32_t idx)
     if (c->phase == VC_PREPARE)
         build_prepare(c, &b);
     else if (c->phase == VC_COLLECT)
-        build_cursor_msg(c, idx, &b);
+        build_collect(c, idx, &b);
     else if (c->phase == VC_INSTALL)
         build_install(c, idx, &b);
     else
-        add_header(&b, "}", c->id);
+        build_commit_or_abort(c, &b);
     char uri[64];
     snprintf(uri, sizeof(uri), VC_PREFIX "%s", phase_op(c->phase));
     vc_call *call = malloc(sizeof(*call));
@@ -496,18 +488,15 @@ void ckv_vc_coordinator_serve(ckv_node *n, ckv_req *req)
 {
     size_t len;
     const char *body = ckv_req_body(req, &len);
-    ckv_client_body b;
     char err[256];
     ckv_view view;
     long rf;
-    if (len > n->cfg.max_body_bytes || ckv_client_body_parse(body, len, &n->r.map, &b) != CKV_OK) {
-        ckv_client_body_free(&b);
+    if (len > n->cfg.max_body_bytes) {
         reply_bad_change(n, req, "Failed to parse request body");
         return;
     }
-    int rc = ckv_view_change_body_parse(b.root, &view, &rf, err, sizeof(err));
-    ckv_client_body_free(&b);
-    if (rc != CKV_OK) {
+    if (ckv_client_view_change_parse(body, len, &n->r.map, &view, &rf, err, sizeof(err)) !=
+        CKV_OK) {
         reply_bad_change(n, req, err);
         return;
     }

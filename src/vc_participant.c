@@ -4,11 +4,14 @@
  * by itself when the coordinator goes silent for VIEW_CHANGE_TIMEOUT_MS. */
 #include "vc_participant.h"
 
+#include <stdio.h>
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "causalkv/log.h"
 #include "causalkv/view_plan.h"
+#include "causalkv/wire.h"
 
 struct ckv_view_change {
     uint64_t id; /* the change this node is prepared for, 0 none */
@@ -54,39 +57,10 @@ static void participant_reset(ckv_node *n)
     ckv_node_wake(n); /* paused writes go on (or re-route after a commit) */
 }
 
-static int parse_prepare(json_t *msg, ckv_view_change *vc, char *err, size_t errlen)
-{
-    uint64_t epoch;
-    ckv_view view, old_view;
-    long rf, ignored;
-    if (ckv_json_get_u64(msg, "epoch", &epoch) != CKV_OK ||
-        ckv_view_change_body_parse(msg, &view, &rf, err, errlen) != CKV_OK) {
-        snprintf(err, errlen, "bad prepare message");
-        return CKV_ERROR;
-    }
-    /* the old view has no replication factor of its own here: any valid list will do */
-    json_t *wrap =
-        json_pack("{s:O,s:i}", "view", json_object_get(msg, "old-view"), "repl-factor", 1);
-    int rc = wrap != NULL ? ckv_view_change_body_parse(wrap, &old_view, &ignored, err, errlen)
-                          : CKV_ERROR;
-    json_decref(wrap);
-    if (rc != CKV_OK || ckv_shard_map_init(&vc->new_map, &view, rf, epoch, err, errlen) != CKV_OK)
-        return CKV_ERROR;
-    vc->old_view = old_view;
-    return CKV_OK;
-}
-
-static void handle_prepare(ckv_node *n, ckv_req *req, json_t *msg, uint64_t id)
+static void handle_prepare(ckv_node *n, ckv_req *req, const ckv_wire_prepare *m)
 {
     ckv_view_change *vc = n->vc;
-    uint64_t epoch;
-    char err[256];
-    if (ckv_json_get_u64(msg, "epoch", &epoch) != CKV_OK) {
-        reply_refused(n, req, 400, "bad prepare message");
-        return;
-    }
-    uint64_t deadline = UINT64_MAX, now = ckv_now_ms();
-    ckv_json_get_u64(msg, "deadline", &deadline); /* absent: a coordinator that sets none */
+    uint64_t id = m->id, epoch = m->map.epoch, deadline = m->deadline, now = ckv_now_ms();
     if (!ckv_view_plan_may_prepare(n->r.map.epoch, vc->id, id, epoch, now, deadline)) {
         if (vc->id != 0 && vc->id != id)
             reply_refused(n, req, 409, "another view change is in progress");
@@ -101,10 +75,6 @@ static void handle_prepare(ckv_node *n, ckv_req *req, json_t *msg, uint64_t id)
         return;
     }
     if (vc->id != id) {
-        if (parse_prepare(msg, vc, err, sizeof(err)) != CKV_OK) {
-            reply_refused(n, req, 400, err);
-            return;
-        }
         /* the base state this node will hold after the commit; empty until installs */
         ckv_store_free(vc->staged);
         vc->staged = ckv_store_new();
@@ -112,6 +82,8 @@ static void handle_prepare(ckv_node *n, ckv_req *req, json_t *msg, uint64_t id)
             reply_refused(n, req, 500, "Out of memory");
             return;
         }
+        vc->new_map = m->map;
+        vc->old_view = m->old_view;
         vc->id = id;
         n->r.writes_paused = true;
         log_info("view change %llu prepared: epoch %llu, writes paused", (unsigned long long)id,
@@ -120,66 +92,39 @@ static void handle_prepare(ckv_node *n, ckv_req *req, json_t *msg, uint64_t id)
     vc->deadline_ms = ckv_now_ms() + n->cfg.view_change_timeout_ms;
     ckv_sbuf b;
     ckv_sbuf_init(&b);
-    ckv_sbuf_adds(&b, "{\"epoch\":");
-    ckv_sbuf_add_u64(&b, n->r.map.epoch);
-    ckv_sbuf_addc(&b, '}');
+    ckv_wire_prepare_reply reply = {.epoch = n->r.map.epoch};
+    ckv_wire_prepare_reply_encode(&b, &reply);
     ckv_reply(req, 200, &b);
 }
 
 /* Every version this node holds (tombstones too: they win joins), in chunks. */
-static void handle_collect(ckv_node *n, ckv_req *req, json_t *msg)
+static void handle_collect(ckv_node *n, ckv_req *req, const ckv_wire_collect *m)
 {
-    uint64_t cursor, gen;
-    if (ckv_json_get_u64(msg, "cursor", &cursor) != CKV_OK ||
-        ckv_json_get_u64(msg, "gen", &gen) != CKV_OK) {
-        reply_refused(n, req, 400, "bad collect message");
-        return;
-    }
-    if (cursor != 0 && gen != ckv_store_generation(n->r.store)) {
+    if (m->cursor != 0 && m->gen != ckv_store_generation(n->r.store)) {
         reply_refused(n, req, 409, "store changed during collection");
         return;
     }
     ckv_sbuf b;
     ckv_sbuf_init(&b);
-    ckv_sbuf_adds(&b, "{\"versions\":[");
-    size_t next = ckv_json_add_store_chunk(&b, n->r.store, (size_t)cursor, false, NULL, NULL);
-    ckv_sbuf_adds(&b, "],\"cursor\":");
-    ckv_sbuf_add_u64(&b, next);
-    ckv_sbuf_adds(&b, ",\"gen\":");
-    ckv_sbuf_add_u64(&b, ckv_store_generation(n->r.store));
-    ckv_sbuf_addc(&b, '}');
+    ckv_wire_collect_reply reply = {.gen = ckv_store_generation(n->r.store)};
+    ckv_wire_chunk chunk = {.store = n->r.store, .cursor = (size_t)m->cursor};
+    ckv_wire_collect_reply_encode(&b, &reply, &chunk);
     ckv_reply(req, 200, &b);
 }
 
-static void handle_install(ckv_node *n, ckv_req *req, json_t *msg)
+static void handle_install(ckv_node *n, ckv_req *req, const ckv_wire_install *m)
 {
     ckv_view_change *vc = n->vc;
-    json_t *versions = json_object_get(msg, "versions");
-    if (!json_is_array(versions)) {
-        reply_refused(n, req, 400, "bad install message");
-        return;
-    }
-    size_t i;
-    json_t *item;
-    json_array_foreach(versions, i, item)
-    {
-        ckv_version *v = ckv_json_version_decode(item, vc->new_map.view.n);
-        if (v == NULL) {
-            reply_refused(n, req, 400, "bad version in install message");
-            return;
-        }
-        int rc = stage_version(vc, v);
-        ckv_version_unref(v);
-        if (rc != CKV_OK) {
+    for (size_t i = 0; i < m->versions.n; i++) {
+        if (stage_version(vc, m->versions.v[i]) != CKV_OK) {
             reply_refused(n, req, 500, "Out of memory");
             return;
         }
     }
     ckv_sbuf b;
     ckv_sbuf_init(&b);
-    ckv_sbuf_adds(&b, "{\"staged\":");
-    ckv_sbuf_add_u64(&b, ckv_store_live_count(vc->staged));
-    ckv_sbuf_addc(&b, '}');
+    ckv_wire_install_reply reply = {.staged = ckv_store_live_count(vc->staged)};
+    ckv_wire_install_reply_encode(&b, &reply);
     ckv_reply(req, 200, &b);
 }
 
@@ -187,11 +132,10 @@ static void reply_commit(ckv_node *n, ckv_req *req)
 {
     ckv_sbuf b;
     ckv_sbuf_init(&b);
-    ckv_sbuf_adds(&b, "{\"key-count\":");
-    ckv_sbuf_add_u64(&b, n->r.self >= 0 ? ckv_store_live_count(n->r.store) : 0);
-    ckv_sbuf_adds(&b, ",\"epoch\":");
-    ckv_sbuf_add_u64(&b, n->r.map.epoch);
-    ckv_sbuf_addc(&b, '}');
+    ckv_wire_commit_reply reply = {
+        .key_count = n->r.self >= 0 ? (int64_t)ckv_store_live_count(n->r.store) : 0,
+        .epoch = n->r.map.epoch};
+    ckv_wire_commit_reply_encode(&b, &reply);
     ckv_reply(req, 200, &b);
 }
 
@@ -214,46 +158,115 @@ static void handle_commit(ckv_node *n, ckv_req *req)
     reply_commit(n, req);
 }
 
-void ckv_vc_participant_serve(ckv_node *n, ckv_req *req, const char *op)
+static void handle_abort(ckv_node *n, ckv_req *req)
 {
-    size_t len;
-    const char *body = ckv_req_body(req, &len);
-    json_t *msg = ckv_json_parse_message(body, len);
+    log_info("view change %llu aborted by its coordinator", (unsigned long long)n->vc->id);
+    participant_reset(n);
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_wire_abort_reply reply = {.aborted = true};
+    ckv_wire_abort_reply_encode(&b, &reply);
+    ckv_reply(req, 200, &b);
+}
+
+enum vc_op { OP_PREPARE, OP_COLLECT, OP_INSTALL, OP_COMMIT, OP_ABORT, OP_UNKNOWN };
+
+static enum vc_op op_of(const char *op)
+{
+    static const char *const names[] = {"prepare", "collect", "install", "commit", "abort"};
+    size_t len = strcspn(op, "?");
+    for (int i = 0; i < OP_UNKNOWN; i++)
+        if (strlen(names[i]) == len && memcmp(op, names[i], len) == 0)
+            return (enum vc_op)i;
+    return OP_UNKNOWN;
+}
+
+/* One message of any op: its id, and what the op carries. */
+typedef struct vc_message {
     uint64_t id;
-    if (msg == NULL || ckv_json_get_u64(msg, "id", &id) != CKV_OK || id == 0 || vc_get(n) == NULL) {
-        json_decref(msg);
-        reply_refused(n, req, 400, "Failed to parse request body");
+    ckv_wire_prepare prepare;
+    ckv_wire_collect collect;
+    ckv_wire_install install;
+} vc_message;
+
+static int decode(ckv_node *n, enum vc_op op, const char *body, size_t len, vc_message *m,
+                  char *err, size_t errlen)
+{
+    memset(m, 0, sizeof(*m));
+    snprintf(err, errlen, "Failed to parse request body");
+    int rc = CKV_ERROR;
+    ckv_wire_commit commit;
+    ckv_wire_abort abort_msg;
+    switch (op) {
+    case OP_PREPARE:
+        rc = ckv_wire_prepare_decode(body, len, &m->prepare, err, errlen);
+        m->id = m->prepare.id;
+        break;
+    case OP_COLLECT:
+        rc = ckv_wire_collect_decode(body, len, &m->collect);
+        m->id = m->collect.id;
+        break;
+    case OP_INSTALL: /* versions belong to the new view this node was prepared for */
+        rc = ckv_wire_install_decode(body, len, n->vc->new_map.view.n, &m->install);
+        m->id = m->install.id;
+        break;
+    case OP_COMMIT:
+        rc = ckv_wire_commit_decode(body, len, &commit);
+        m->id = commit.id;
+        break;
+    case OP_ABORT:
+        rc = ckv_wire_abort_decode(body, len, &abort_msg);
+        m->id = abort_msg.id;
+        break;
+    case OP_UNKNOWN:
+        break;
+    }
+    return rc == CKV_OK && m->id != 0 ? CKV_OK : CKV_ERROR;
+}
+
+void ckv_vc_participant_serve(ckv_node *n, ckv_req *req, const char *op_name)
+{
+    enum vc_op op = op_of(op_name);
+    if (op == OP_UNKNOWN) {
+        reply_refused(n, req, 404, "Not found");
+        return;
+    }
+    if (vc_get(n) == NULL) {
+        reply_refused(n, req, 500, "Out of memory");
         return;
     }
     ckv_view_change *vc = n->vc;
-    size_t oplen = strcspn(op, "?");
-#define OP_IS(name) (oplen == sizeof(name) - 1 && memcmp(op, name, oplen) == 0)
-    if (OP_IS("prepare")) {
-        handle_prepare(n, req, msg, id);
-    } else if (OP_IS("commit") && vc->committed_id == id) {
+    if (op == OP_INSTALL && vc->id == 0) { /* no new view to read its versions against */
+        reply_refused(n, req, 409, "not prepared for this view change");
+        return;
+    }
+    size_t len;
+    const char *body = ckv_req_body(req, &len);
+    vc_message m;
+    char err[256];
+    if (decode(n, op, body, len, &m, err, sizeof(err)) != CKV_OK) {
+        ckv_version_list_free(&m.install.versions);
+        reply_refused(n, req, 400, err);
+        return;
+    }
+    if (op == OP_PREPARE) {
+        handle_prepare(n, req, &m.prepare);
+    } else if (op == OP_COMMIT && vc->committed_id == m.id) {
         reply_commit(n, req); /* a retry of a commit that already happened */
-    } else if (vc->id != id) {
+    } else if (vc->id != m.id) {
         reply_refused(n, req, 409, "not prepared for this view change");
     } else {
         vc->deadline_ms = ckv_now_ms() + n->cfg.view_change_timeout_ms; /* the coordinator lives */
-        if (OP_IS("collect"))
-            handle_collect(n, req, msg);
-        else if (OP_IS("install"))
-            handle_install(n, req, msg);
-        else if (OP_IS("commit"))
+        if (op == OP_COLLECT)
+            handle_collect(n, req, &m.collect);
+        else if (op == OP_INSTALL)
+            handle_install(n, req, &m.install);
+        else if (op == OP_COMMIT)
             handle_commit(n, req);
-        else if (OP_IS("abort")) {
-            log_info("view change %llu aborted by its coordinator", (unsigned long long)id);
-            participant_reset(n);
-            ckv_sbuf b;
-            ckv_sbuf_init(&b);
-            ckv_sbuf_adds(&b, "{\"aborted\":true}");
-            ckv_reply(req, 200, &b);
-        } else
-            reply_refused(n, req, 404, "Not found");
+        else
+            handle_abort(n, req);
     }
-#undef OP_IS
-    json_decref(msg);
+    ckv_version_list_free(&m.install.versions);
 }
 
 void ckv_vc_participant_tick(ckv_node *n)
