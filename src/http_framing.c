@@ -100,6 +100,9 @@ static int take_header(ckv_framing *f, const char *line, size_t len)
     const char *colon = memchr(line, ':', len);
     if (colon != NULL && colon > line && is_ows(colon[-1]))
         return fail(f, "whitespace before a header's colon");
+    char first = (char)(line[0] | 0x20); /* most headers are neither: skip them cheaply */
+    if (first != 'c' && first != 't')
+        return CKV_OK;
     size_t vlen;
     const char *v = header_value(line, len, "Content-Length", &vlen);
     if (v != NULL)
