@@ -151,25 +151,14 @@ static void start_request(ckv_framing *f, const char *line, size_t len)
     f->state = ST_HEADER;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int take_chunk_size(ckv_framing *f, const char *line, size_t len)
 {
     size_t i = 0;
     uint64_t size = 0;
-    for (; i < len && hex_digit(line[i]) >= 0; i++) {
+    for (; i < len && ckv_hex_digit(line[i]) >= 0; i++) {
         if (i == CHUNK_DIGITS_MAX)
             return fail(f, "invalid chunk size");
-        size = size * 16 + (uint64_t)hex_digit(line[i]);
+        size = size * 16 + (uint64_t)ckv_hex_digit(line[i]);
     }
     if (i == 0 || f->line_cut)
         return fail(f, "invalid chunk size");

@@ -32,24 +32,13 @@ static int parse_client_body(ckv_node *n, ckv_req *req, ckv_client_body *b)
     return CKV_OK;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes a path segment ('+' stays '+'); malformed escapes are kept literally. */
 static size_t percent_decode(const char *in, size_t len, char *out)
 {
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
-        int hi = in[i] == '%' && i + 2 < len ? hex_value(in[i + 1]) : -1;
-        int lo = hi >= 0 ? hex_value(in[i + 2]) : -1;
+        int hi = in[i] == '%' && i + 2 < len ? ckv_hex_digit(in[i + 1]) : -1;
+        int lo = hi >= 0 ? ckv_hex_digit(in[i + 2]) : -1;
         if (lo >= 0) {
             out[o++] = (char)(hi * 16 + lo);
             i += 2;

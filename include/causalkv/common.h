@@ -19,6 +19,18 @@ enum ckv_rc {
     CKV_NOMEM = -4,    /* allocation failed */
 };
 
+/* The value of a hexadecimal digit, or -1. */
+static inline int ckv_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Hard limits. */
 #define CKV_VIEW_MAX 64 /* members in one view; bounds every vector clock */
 #define CKV_ADDR_MAX 22 /* "255.255.255.255:65535" plus NUL */
