@@ -30,8 +30,22 @@ def module_of(path):
 
 
 def core_modules():
-    return {module_of(f) for f in os.listdir(os.path.join(ROOT, "include", "causalkv"))
+    """Modules with a public header in include/causalkv/, plus private core headers: a
+    header in src/ with no .c of its own, included only by core modules."""
+    core = {module_of(f) for f in os.listdir(os.path.join(ROOT, "include", "causalkv"))
             if f.endswith(".h")}
+    src = os.path.join(ROOT, "src")
+    for f in os.listdir(src):
+        mod = module_of(f)
+        if not f.endswith(".h") or os.path.exists(os.path.join(src, mod + ".c")):
+            continue
+        includers = set()
+        for path in sources():
+            if '"%s"' % f in open(path, encoding="utf-8").read() and module_of(path) != mod:
+                includers.add(module_of(path))
+        if includers and includers <= core:
+            core.add(mod)
+    return core
 
 
 def layer_of(path, core):

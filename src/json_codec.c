@@ -1,5 +1,6 @@
 /* json_codec.c — JSON ↔ C values for client bodies, contexts and peer messages. */
 #include "causalkv/json_codec.h"
+#include "json_read.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -65,11 +66,12 @@ int ckv_client_body_parse(const char *buf, size_t len, const ckv_shard_map *map,
         return CKV_OK;
 
     json_error_t jerr;
-    out->root = json_loadb(buf, len, CKV_JSON_DECODE_FLAGS, &jerr);
-    if (!json_is_object(out->root))
+    json_t *root = json_loadb(buf, len, CKV_JSON_DECODE_FLAGS, &jerr);
+    out->json = root;
+    if (!json_is_object(root))
         return CKV_ERROR;
 
-    json_t *value = json_object_get(out->root, "value");
+    json_t *value = json_object_get(root, "value");
     if (json_is_string(value)) {
         out->has_value = true;
         out->value = json_string_value(value);
@@ -77,13 +79,13 @@ int ckv_client_body_parse(const char *buf, size_t len, const ckv_shard_map *map,
     } else if (value != NULL && !json_is_null(value)) {
         return CKV_ERROR;
     }
-    return parse_context(json_object_get(out->root, "causal-context"), map, &out->ctx);
+    return parse_context(json_object_get(root, "causal-context"), map, &out->ctx);
 }
 
 void ckv_client_body_free(ckv_client_body *b)
 {
-    json_decref(b->root);
-    b->root = NULL;
+    json_decref(ckv_client_body_json(b));
+    b->json = NULL;
     b->value = NULL;
 }
 
@@ -174,7 +176,7 @@ int ckv_client_view_change_parse(const char *buf, size_t len, const ckv_shard_ma
     if (rc != CKV_OK)
         snprintf(err, errlen, "Failed to parse request body");
     else
-        rc = ckv_view_change_body_parse(b.root, view, rf, err, errlen);
+        rc = ckv_view_change_body_parse(ckv_client_body_json(&b), view, rf, err, errlen);
     ckv_client_body_free(&b);
     return rc;
 }

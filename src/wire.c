@@ -1,6 +1,7 @@
 /* wire.c — node-to-node messages ↔ structs. The JSON pieces (versions, clocks, views, the
  * store-chunk streamer) are json_codec's, so there is one writer and one reader of each. */
 #include "causalkv/wire.h"
+#include "json_read.h"
 
 #include <jansson.h>
 #include <stdio.h>

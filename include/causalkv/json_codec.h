@@ -1,5 +1,7 @@
-/* json_codec.h — request bodies and node-to-node messages ↔ C values (jansson), and the
- * JSON pieces of replies (ckv_sbuf).
+/* json_codec.h — client request bodies ↔ C values, and the JSON pieces of replies and
+ * messages (ckv_sbuf). No JSON library type crosses this header: node-to-node messages are
+ * wire.h's; the jansson-level readers that json_codec.c and wire.c share are in the
+ * private src/json_read.h.
  *
  * The causal context's wire shape is {"epoch": E, "clock": {"ip:port": n, ...}}:
  * addresses absent from the clock count as 0, addresses outside the view are dropped
@@ -10,7 +12,6 @@
 #ifndef CAUSALKV_JSON_CODEC_H
 #define CAUSALKV_JSON_CODEC_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -20,8 +21,8 @@
 #include "causalkv/vclock.h"
 
 typedef struct ckv_client_body {
-    json_t *root;      /* owned; NULL when the body was empty */
-    const char *value; /* "value" when it is a string (into root), else NULL */
+    void *json;        /* the parsed body (private to json_codec.c); NULL when empty */
+    const char *value; /* "value" when it is a string (into json), else NULL */
     size_t value_len;
     bool has_value;  /* "value" present and a string */
     ckv_context ctx; /* the causal context; empty when absent */
@@ -35,12 +36,6 @@ typedef struct ckv_client_body {
 int ckv_client_body_parse(const char *buf, size_t len, const ckv_shard_map *map,
                           ckv_client_body *out);
 void ckv_client_body_free(ckv_client_body *b);
-
-/* The view-change body: "view" as an array of strings or one comma-separated string,
- * "repl-factor" as a positive integer (a numeric string is accepted too). On CKV_ERROR err
- * names the problem (empty view, bad member, duplicates, rf < 1, n % rf != 0, too many). */
-int ckv_view_change_body_parse(const json_t *root, ckv_view *view, long *rf, char *err,
-                               size_t errlen);
 
 /* The client's view-change request (PUT /kvs/view-change): a client body (the
  * ckv_client_body_parse rules, against map) whose "view" and "repl-factor" follow
@@ -56,10 +51,6 @@ void ckv_json_add_context(ckv_sbuf *b, bool lead_comma, const ckv_shard_map *map
 /* A view as a JSON array of "ip:port" strings. */
 void ckv_json_add_view(ckv_sbuf *b, const ckv_view *v);
 
-/* Clock as a JSON array of n counters; decode checks the length equals n. */
-void ckv_json_add_clock_array(ckv_sbuf *b, const ckv_vclock *c);
-int ckv_json_clock_array_decode(const json_t *arr, uint32_t n, ckv_vclock *out);
-
 /* One version as {"k":key,"v":value|null,"o":origin,"s":seq,"l":lamport,"d":[...]}
  * ("d" omitted without dependencies). */
 void ckv_json_add_version(ckv_sbuf *b, const ckv_version *v);
@@ -74,15 +65,5 @@ void ckv_json_add_version_base(ckv_sbuf *b, const ckv_version *v);
  * (a resumed cursor is never 0). Sync, view-change collect and install all use it. */
 size_t ckv_json_add_store_chunk(ckv_sbuf *b, const ckv_store *s, size_t cursor, bool base,
                                 ckv_version_filter keep, const void *arg);
-
-/* Decodes and validates one version of a view of n members (origin < n or
- * CKV_ORIGIN_BASE, key 1..CKV_KEY_MAX bytes, deps length n). NULL when invalid. */
-ckv_version *ckv_json_version_decode(const json_t *obj, uint32_t n);
-
-/* Parses a node-to-node message body: a JSON object or NULL. */
-json_t *ckv_json_parse_message(const char *buf, size_t len);
-
-/* Reads a non-negative integer field; CKV_ERROR when absent or of another type. */
-int ckv_json_get_u64(const json_t *obj, const char *field, uint64_t *out);
 
 #endif

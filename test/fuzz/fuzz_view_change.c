@@ -19,6 +19,7 @@
 
 #include "fuzz_common.h"
 #include "causalkv/json_codec.h"
+#include "../../src/json_read.h"
 #include "causalkv/sbuf.h"
 #include "causalkv/shard_map.h"
 #include "causalkv/view.h"

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "causalkv/json_codec.h"
+#include "../../src/json_read.h"
 
 static ckv_shard_map test_map(void)
 {
