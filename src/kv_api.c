@@ -77,16 +77,14 @@ static void key_get(ckv_node *n, ckv_req *req, const char *key, size_t klen, ckv
 static void key_write(ckv_node *n, ckv_req *req, const char *key, size_t klen,
                       const ckv_client_body *b, ckv_op op, ckv_context *ctx)
 {
-    const ckv_version *cur = ckv_store_get(n->r.store, key, klen);
-    bool absent = cur == NULL || cur->tombstone;
-    if (op == CKV_OP_DELETE && absent) {
-        ckv_replica_read(&n->r, key, klen, ctx); /* bound to the delete it saw */
+    bool del = op == CKV_OP_DELETE, replaced;
+    int rc = ckv_replica_write(&n->r, key, klen, del ? NULL : b->value, del ? 0 : b->value_len, del,
+                               ctx, NULL, &replaced);
+    if (rc == CKV_DECLINED) {
         ckv_reply_error(req, 404, "Key does not exist", &n->r.map, ctx);
         return;
     }
-    bool del = op == CKV_OP_DELETE;
-    if (ckv_replica_write(&n->r, key, klen, del ? NULL : b->value, del ? 0 : b->value_len, del, ctx,
-                          NULL) != CKV_OK) {
+    if (rc != CKV_OK) {
         ckv_reply_error(req, 500, "Out of memory", &n->r.map, ctx);
         return;
     }
@@ -94,7 +92,7 @@ static void key_write(ckv_node *n, ckv_req *req, const char *key, size_t klen,
     if (del)
         reply_key_result(n, req, 200, "{\"message\":\"Deleted successfully\",\"doesExist\":true",
                          NULL, ctx);
-    else if (absent)
+    else if (!replaced)
         reply_key_result(n, req, 201, "{\"message\":\"Added successfully\",\"replaced\":false",
                          NULL, ctx);
     else

@@ -87,13 +87,20 @@ static void merge_version(ckv_vclock *c, const ckv_version *v)
 }
 
 int ckv_replica_write(ckv_replica *r, const char *key, size_t klen, const char *value, size_t vlen,
-                      bool tombstone, ckv_context *ctx, const ckv_version **out)
+                      bool tombstone, ckv_context *ctx, const ckv_version **out, bool *replaced)
 {
     if (out != NULL)
         *out = NULL;
     if (r->self < 0)
         return CKV_ERROR;
     const ckv_version *cur = ckv_store_get(r->store, key, klen);
+    bool live = cur != NULL && !cur->tombstone;
+    if (replaced != NULL)
+        *replaced = live;
+    if (tombstone && !live) {
+        merge_version(&ctx->clock, cur);
+        return CKV_DECLINED;
+    }
     uint32_t self = (uint32_t)r->self;
     uint64_t seq = r->clock.c[self] + 1;
     uint64_t above = cur != NULL && cur->lamport > r->lamport ? cur->lamport : r->lamport;

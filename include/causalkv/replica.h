@@ -81,9 +81,11 @@ bool ckv_replica_ready(const ckv_replica *r, const ckv_context *ctx, ckv_op op);
 
 /* A local write (a value, or a tombstone when tombstone): the next own dot, a Lamport time
  * above the node's and the key's, the context as dependencies; ctx gains the dot. *out
- * (borrowed, may be NULL) is the new version, for replication. CKV_NOMEM on failure. */
+ * (borrowed, may be NULL) is the new version, for replication; *replaced (may be NULL)
+ * says whether the key held a live value. Deleting a key that holds none writes nothing:
+ * CKV_DECLINED, with ctx bound to the delete it saw (as a read). CKV_NOMEM on failure. */
 int ckv_replica_write(ckv_replica *r, const char *key, size_t klen, const char *value, size_t vlen,
-                      bool tombstone, ckv_context *ctx, const ckv_version **out);
+                      bool tombstone, ckv_context *ctx, const ckv_version **out, bool *replaced);
 /* The key's current version (NULL when never written; may be a tombstone), its dot and
  * dependencies merged into ctx. Borrowed, valid until the key changes. */
 const ckv_version *ckv_replica_read(const ckv_replica *r, const char *key, size_t klen,

@@ -50,8 +50,9 @@ static ckv_context empty_ctx(const ckv_replica *r)
 static void put(ckv_replica *r, const char *key, const char *value, ckv_context *ctx,
                 const ckv_version **out)
 {
-    assert_int_equal(ckv_replica_write(r, key, strlen(key), value, strlen(value), false, ctx, out),
-                     CKV_OK);
+    assert_int_equal(
+        ckv_replica_write(r, key, strlen(key), value, strlen(value), false, ctx, out, NULL),
+        CKV_OK);
 }
 
 static const char *value_of(const ckv_replica *r, const char *key)
@@ -213,7 +214,8 @@ static void test_serving_gates(void **state)
     standby.view_confirmed = true;
     assert_int_equal(standby.self, -1);
     assert_false(ckv_replica_ready(&standby, &ctx, CKV_OP_GET));
-    assert_int_equal(ckv_replica_write(&standby, "k", 1, "v", 1, false, &ctx, NULL), CKV_ERROR);
+    assert_int_equal(ckv_replica_write(&standby, "k", 1, "v", 1, false, &ctx, NULL, NULL),
+                     CKV_ERROR);
     ckv_replica_free(&standby);
 }
 
@@ -363,9 +365,18 @@ static void test_delete_is_a_write(void **state)
     const ckv_version *put_v, *del_v;
     put(&a, "k", "v", &ctx, &put_v);
     ckv_version *pv = ckv_version_ref((ckv_version *)put_v);
-    assert_int_equal(ckv_replica_write(&a, "k", 1, NULL, 0, true, &ctx, &del_v), CKV_OK);
+    bool replaced = false;
+    assert_int_equal(ckv_replica_write(&a, "k", 1, NULL, 0, true, &ctx, &del_v, &replaced), CKV_OK);
+    assert_true(replaced);
     assert_true(del_v->tombstone);
     assert_int_equal(del_v->seq, 2);
+    /* deleting it again writes nothing, and binds the context to the delete it saw */
+    ckv_context again = empty_ctx(&a);
+    assert_int_equal(ckv_replica_write(&a, "k", 1, NULL, 0, true, &again, NULL, &replaced),
+                     CKV_DECLINED);
+    assert_false(replaced);
+    assert_int_equal(again.clock.c[0], 2);
+    assert_int_equal(a.clock.c[0], 2);
     ckv_version *dv = ckv_version_ref((ckv_version *)del_v);
     assert_true(ckv_replica_apply(&b, dv));
     assert_false(ckv_replica_apply(&b, pv)); /* late, older: declined */
