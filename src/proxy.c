@@ -1,5 +1,10 @@
 /* proxy.c — forwards a client request to a replica of the owning shard, failing over to
- * the next replica within one bounded proxy timeout. */
+ * the next replica within one bounded proxy timeout.
+ *
+ * A read fails over whenever a replica does not answer. A write fails over only when it
+ * never left this node: one that was sent and got no reply may have been applied, and
+ * sending it to another replica would apply it twice, as two versions (the second can
+ * overwrite a later write that depended on the first). Such a write is answered 503. */
 #include "proxy.h"
 
 #include <stdlib.h>
@@ -16,6 +21,7 @@ typedef struct proxy_op {
     size_t body_len;
     uint32_t order[CKV_VIEW_MAX]; /* replicas to try, live ones first */
     uint32_t count, tried;
+    bool is_write; /* must not be sent twice: see the top of this file */
     uint64_t deadline_ms;
     char addr[CKV_ADDR_MAX]; /* replica currently asked */
 } proxy_op;
@@ -27,7 +33,9 @@ static void proxy_op_free(proxy_op *op)
     free(op);
 }
 
-/* Replicas of shard, rotating the starting point to spread load, known-down ones last. */
+/* Replicas of shard, rotating the starting point to spread load, known-down ones last.
+ * A write also puts last the replicas whose last request got no reply, after their
+ * back-off too: reads probe those again, and a write sent there cannot fail over. */
 static void order_replicas(ckv_node *n, uint32_t shard, proxy_op *op)
 {
     uint32_t first = ckv_shard_map_first_replica(&n->r.map, shard);
@@ -36,7 +44,9 @@ static void order_replicas(ckv_node *n, uint32_t shard, proxy_op *op)
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t i = 0; i < rf; i++) {
             uint32_t idx = first + (start + i) % rf;
-            bool down = ckv_peer_is_down(n->pool, n->r.map.view.addrs[idx]);
+            const char *addr = n->r.map.view.addrs[idx];
+            bool down = ckv_peer_is_down(n->pool, addr) ||
+                        (op->is_write && ckv_peer_is_suspect(n->pool, addr));
             if (down == (pass == 1))
                 op->order[op->count++] = idx;
         }
@@ -72,19 +82,6 @@ static void reply_proxied(proxy_op *op, int status, const char *body, size_t len
 
 static void proxy_try_next(proxy_op *op);
 
-static void on_proxy_reply(int status, const char *body, size_t len, void *arg)
-{
-    proxy_op *op = arg;
-    if (status != 0) {
-        reply_proxied(op, status, body, len);
-        proxy_op_free(op);
-        return;
-    }
-    op->n->metrics.proxy_failovers++;
-    log_debug("proxy: %s did not answer, trying the next replica", op->addr);
-    proxy_try_next(op);
-}
-
 static void proxy_give_up(proxy_op *op)
 {
     ckv_node *n = op->n;
@@ -95,6 +92,25 @@ static void proxy_give_up(proxy_op *op)
     proxy_op_free(op);
 }
 
+static void on_proxy_reply(int status, const char *body, size_t len, void *arg)
+{
+    proxy_op *op = arg;
+    if (status > 0) {
+        reply_proxied(op, status, body, len);
+        proxy_op_free(op);
+        return;
+    }
+    if (op->is_write && status != CKV_PEER_UNSENT) {
+        op->n->metrics.proxy_write_unknown++;
+        log_debug("proxy: write sent to %s got no reply; not sending it again", op->addr);
+        proxy_give_up(op);
+        return;
+    }
+    op->n->metrics.proxy_failovers++;
+    log_debug("proxy: %s did not answer, trying the next replica", op->addr);
+    proxy_try_next(op);
+}
+
 static void proxy_try_next(proxy_op *op)
 {
     ckv_node *n = op->n;
@@ -102,9 +118,11 @@ static void proxy_try_next(proxy_op *op)
         uint64_t now = ckv_now_ms();
         if (now >= op->deadline_ms)
             break;
-        /* share what is left among the replicas not tried yet, so a replica that hangs
-         * (paused, overloaded) cannot use up the whole budget before failover */
-        uint32_t attempt_ms = (uint32_t)((op->deadline_ms - now) / (op->count - op->tried));
+        /* a read shares what is left among the replicas not tried yet, so a replica that
+         * hangs (paused, overloaded) cannot use up the whole budget before failover; a
+         * write, which cannot fail over once sent, gives its replica all of it */
+        uint32_t share = op->is_write ? 1 : op->count - op->tried;
+        uint32_t attempt_ms = (uint32_t)((op->deadline_ms - now) / share);
         uint32_t idx = op->order[op->tried++];
         snprintf(op->addr, sizeof(op->addr), "%s", n->r.map.view.addrs[idx]);
         if (ckv_peer_send(n->pool, op->addr, op->method, op->uri, op->body, op->body_len,
@@ -138,6 +156,7 @@ void ckv_proxy_forward(ckv_node *n, ckv_req *req, uint32_t shard)
     op->n = n;
     op->req = req;
     op->method = ckv_req_method(req);
+    op->is_write = op->method != EVHTTP_REQ_GET && op->method != EVHTTP_REQ_HEAD;
     op->deadline_ms = ckv_now_ms() + n->cfg.proxy_timeout_ms;
     order_replicas(n, shard, op);
     proxy_try_next(op);

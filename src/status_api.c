@@ -99,6 +99,9 @@ void ckv_metrics_serve(ckv_node *n, ckv_req *req)
               "counter", m->proxy_failovers);
     add_gauge(&b, "causalkv_proxy_unavailable_total", "Proxied requests answered 503.", "counter",
               m->proxy_unavailable);
+    add_gauge(&b, "causalkv_proxy_write_unknown_total",
+              "Proxied writes sent that got no reply: answered 503, never sent twice.", "counter",
+              m->proxy_write_unknown);
     add_gauge(&b, "causalkv_causal_waits_total", "Requests that waited for causal dependencies.",
               "counter", m->causal_waits);
     add_gauge(&b, "causalkv_causal_timeouts_total",

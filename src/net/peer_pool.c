@@ -4,8 +4,10 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/bufferevent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "causalkv/clock.h"
 #include "causalkv/log.h"
@@ -23,6 +25,9 @@ typedef struct ckv_peer {
     uint32_t *inflight;               /* requests queued per connection */
     uint64_t *last_used_ms;           /* when each connection last finished a request */
     uint64_t down_until_ms;
+    uint64_t next_seq; /* order of requests, to tell which one a connection is sending */
+    bool failing;      /* the last request that finished got no reply */
+    bool swallowed;    /* a request was sent and got no reply, and none has had one since */
     struct ckv_peer *next;
 } ckv_peer;
 
@@ -31,9 +36,11 @@ typedef struct ckv_call {
     ckv_peer_pool *pool;
     ckv_peer *peer;
     uint32_t conn;
+    uint64_t seq;
     struct evhttp_request *req; /* NULL once libevent has finished with it */
     struct event *timer;        /* the deadline, or the deferred failure */
     bool failed_early;          /* failed inside a libevent call: cb runs from the timer */
+    int early_status;           /* what that failure reports */
     ckv_peer_cb cb;
     void *arg;
 } ckv_call;
@@ -94,7 +101,7 @@ void ckv_peer_pool_free(ckv_peer_pool *p)
         void *arg = c->arg;
         call_unlink(c);
         free(c);
-        cb(0, NULL, 0, arg); /* the request itself goes with its connection below */
+        cb(CKV_PEER_NO_REPLY, NULL, 0, arg); /* the request goes with its connection below */
     }
     for (ckv_peer *peer = p->peers, *next; peer != NULL; peer = next) {
         next = peer->next;
@@ -172,12 +179,29 @@ static int peer_pick_conn(ckv_peer_pool *p, ckv_peer *peer, uint32_t *out)
     return CKV_OK;
 }
 
+/* One line when a peer stops answering and one when it answers again, not one per call. */
+static void peer_note_outcome(ckv_peer *peer, int status)
+{
+    if (status <= 0) {
+        peer->down_until_ms = ckv_now_ms() + PEER_DOWN_BACKOFF_MS;
+        if (!peer->failing)
+            log_warn("peer %s: no reply (%s); trying it last for now", peer->addr,
+                     status == CKV_PEER_UNSENT ? "could not connect" : "timed out or dropped");
+        peer->failing = true;
+        peer->swallowed = peer->swallowed || status == CKV_PEER_NO_REPLY;
+        return;
+    }
+    peer->down_until_ms = 0;
+    if (peer->failing)
+        log_info("peer %s answers again", peer->addr);
+    peer->failing = false;
+    peer->swallowed = false;
+}
+
 static void call_finish(ckv_call *c, int status, const char *body, size_t len)
 {
-    if (status == 0)
-        c->peer->down_until_ms = ckv_now_ms() + PEER_DOWN_BACKOFF_MS;
-    else
-        c->peer->down_until_ms = 0;
+    if (!c->pool->closing)
+        peer_note_outcome(c->peer, status);
     call_unlink(c);
     ckv_peer_cb cb = c->cb;
     void *arg = c->arg;
@@ -188,17 +212,22 @@ static void call_finish(ckv_call *c, int status, const char *body, size_t len)
 static void on_reply(struct evhttp_request *req, void *arg)
 {
     ckv_call *c = arg;
+    /* libevent ends a request with req == NULL once its connection was up (the request
+     * may have been written), and with a response code of 0 when the connect failed */
     int status = req != NULL ? evhttp_request_get_response_code(req) : 0;
-    if (status == 0 && c->pool->in_libevent > 0) {
+    if (status == 0 && req != NULL)
+        status = CKV_PEER_UNSENT;
+    if (status <= 0 && c->pool->in_libevent > 0) {
         /* libevent frees req when this returns; report the failure from the loop */
         c->req = NULL;
         c->failed_early = true;
+        c->early_status = status;
         struct timeval now = {0, 0};
         evtimer_add(c->timer, &now);
         return;
     }
-    if (status == 0) {
-        call_finish(c, 0, NULL, 0);
+    if (status <= 0) {
+        call_finish(c, status, NULL, 0);
         return;
     }
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -207,20 +236,46 @@ static void on_reply(struct evhttp_request *req, void *arg)
     call_finish(c, status, body, len);
 }
 
+/* evhttp sends one request at a time per connection, oldest first: a call with an older
+ * one still pending on its connection has not been written. */
+static bool call_is_sending(const ckv_call *c)
+{
+    for (const ckv_call *o = c->pool->calls; o != NULL; o = o->next)
+        if (o != c && o->peer == c->peer && o->conn == c->conn && o->seq < c->seq &&
+            !o->failed_early)
+            return false;
+    return true;
+}
+
+/* A request being sent on a connection whose connect has not finished is still unsent. */
+static bool conn_is_connected(struct evhttp_connection *conn)
+{
+    struct bufferevent *bev = conn != NULL ? evhttp_connection_get_bufferevent(conn) : NULL;
+    evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof(sa);
+    return fd >= 0 && getpeername(fd, (struct sockaddr *)&sa, &len) == 0;
+}
+
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     ckv_call *c = arg;
+    int status = c->early_status;
     if (!c->failed_early) {
+        status = call_is_sending(c) && conn_is_connected(c->peer->conns[c->conn])
+                     ? CKV_PEER_NO_REPLY
+                     : CKV_PEER_UNSENT;
         /* libevent frees the request and will not call on_reply; it may start the next
          * queued request, whose connect can fail at once */
         c->pool->in_libevent++;
         evhttp_cancel_request(c->req);
         c->pool->in_libevent--;
-        log_debug("request to %s timed out", c->peer->addr);
+        log_debug("request to %s timed out (%s)", c->peer->addr,
+                  status == CKV_PEER_UNSENT ? "not sent" : "sent");
     }
-    call_finish(c, 0, NULL, 0);
+    call_finish(c, status, NULL, 0);
 }
 
 static int add_headers(ckv_peer_pool *p, ckv_peer *peer, struct evhttp_request *req,
@@ -275,6 +330,7 @@ int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type metho
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     evtimer_add(c->timer, &tv);
     peer->inflight[c->conn]++;
+    c->seq = peer->next_seq++;
     c->next = p->calls;
     if (p->calls)
         p->calls->prev = c;
@@ -304,4 +360,10 @@ bool ckv_peer_is_down(const ckv_peer_pool *p, const char *addr)
 {
     const ckv_peer *peer = peer_find(p, addr);
     return peer != NULL && peer->down_until_ms > ckv_now_ms();
+}
+
+bool ckv_peer_is_suspect(const ckv_peer_pool *p, const char *addr)
+{
+    const ckv_peer *peer = peer_find(p, addr);
+    return peer != NULL && peer->swallowed;
 }

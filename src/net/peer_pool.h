@@ -2,9 +2,12 @@
  * deadline per request.
  *
  * ckv_peer_send always ends in exactly one call of cb: with the peer's status and body,
- * or with status 0 when the peer could not be reached or the deadline passed. The body
- * pointer is valid only during the call. Freeing the pool ends every pending request with
- * status 0 (callbacks run once more); ckv_peer_send refuses new requests from then on. */
+ * or with a status <= 0 when no reply came: CKV_PEER_UNSENT when the request never left
+ * this node (connect refused or unfinished, or still queued behind another request), so
+ * the peer cannot have acted on it; CKV_PEER_NO_REPLY when it may have been delivered
+ * (the peer may have acted on it, or may yet). The body pointer is valid only during the
+ * call. Freeing the pool ends every pending request with CKV_PEER_NO_REPLY (callbacks run
+ * once more); ckv_peer_send refuses new requests from then on. */
 #ifndef CAUSALKV_NET_PEER_POOL_H
 #define CAUSALKV_NET_PEER_POOL_H
 
@@ -20,6 +23,9 @@
  * run) later is dropped, so a write delayed in a paused peer's socket cannot come back
  * after the client moved on. */
 #define CKV_HDR_DEADLINE "X-Ckv-Deadline"
+
+#define CKV_PEER_NO_REPLY 0
+#define CKV_PEER_UNSENT (-1)
 
 typedef void (*ckv_peer_cb)(int status, const char *body, size_t len, void *arg);
 
@@ -47,5 +53,10 @@ int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type metho
 /* True after a recent failure to reach addr (cleared by the next success or after a
  * back-off); callers try such peers last. */
 bool ckv_peer_is_down(const ckv_peer_pool *p, const char *addr);
+
+/* True once a request sent to addr got no reply (CKV_PEER_NO_REPLY), until a reply
+ * comes. A request that must not be sent twice tries such peers last even after the
+ * back-off, since it cannot fail over once it has been sent. */
+bool ckv_peer_is_suspect(const ckv_peer_pool *p, const char *addr);
 
 #endif
