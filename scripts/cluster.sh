@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # scripts/cluster.sh — a local causalkv cluster on loopback, for users without Docker.
 #
-#   scripts/cluster.sh up N R [PORT]   start N nodes, R replicas per shard (N/R shards)
+#   scripts/cluster.sh up [--data] N R [PORT]
+#                                      start N nodes, R replicas per shard (N/R shards);
+#                                      --data: each node keeps its data in RUN_DIR/dataI
+#                                      (DATA_DIR), kept across down and up
 #   scripts/cluster.sh status          pid, liveness, shard and key count of every node
 #   scripts/cluster.sh down            stop every node (SIGTERM, SIGKILL after a deadline)
 #   scripts/cluster.sh stop I          stop node I (1-based), e.g. to test a failure
@@ -29,7 +32,7 @@ ENV_FILE="$RUN_DIR/cluster.env"
 STOP_DEADLINE="${CKV_STOP_TIMEOUT:-5}"
 
 usage() {
-    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 is_uint() {
@@ -49,7 +52,7 @@ node_ip() {
 # Loads N, R, PORT, VIEW, BIN of the cluster recorded in the run folder.
 load_env() {
     [[ -f "$ENV_FILE" ]] || return 1
-    N="" R="" PORT="" VIEW="" BIN=""
+    N="" R="" PORT="" VIEW="" BIN="" DATA=0
     local k v
     while IFS='=' read -r k v; do
         case "$k" in
@@ -58,6 +61,7 @@ load_env() {
             PORT) PORT=$v ;;
             VIEW) VIEW=$v ;;
             BIN) BIN=$v ;;
+            DATA) DATA=$v ;;
         esac
     done <"$ENV_FILE"
     if ! is_uint "$N" || ! is_uint "$R" || ! is_uint "$PORT" || [[ -z "$VIEW" || -z "$BIN" ]]; then
@@ -91,7 +95,11 @@ start_node() {
     else
         : >"$log"
     fi
-    ADDRESS="$addr" VIEW="$VIEW" REPL_FACTOR="$R" BIND="$ip" PORT="$PORT" \
+    local data_dir=""
+    if [[ "${DATA:-0}" == 1 ]]; then
+        data_dir="$RUN_DIR/data$i"
+    fi
+    ADDRESS="$addr" VIEW="$VIEW" REPL_FACTOR="$R" BIND="$ip" PORT="$PORT" DATA_DIR="$data_dir" \
         setsid "$BIN" </dev/null >>"$log" 2>&1 &
     pid=$!
     printf '%s\n' "$pid" >"$RUN_DIR/node$i.pid"
@@ -127,6 +135,11 @@ stop_nodes() {
 }
 
 cmd_up() {
+    DATA=0
+    if [[ "${1:-}" == --data ]]; then
+        DATA=1
+        shift
+    fi
     (($# >= 2 && $# <= 3)) || {
         usage >&2
         exit 2
@@ -138,14 +151,14 @@ cmd_up() {
     in_range "$PORT" 1 65535 || ckv_die "PORT must be 1..65535, not '$PORT'"
 
     if [[ -f "$ENV_FILE" ]]; then
-        local newN=$N newR=$R newPORT=$PORT i
+        local newN=$N newR=$R newPORT=$PORT newDATA=$DATA i
         load_env
         for ((i = 1; i <= N; i++)); do
             if [[ -n "$(node_pid "$i")" ]]; then
                 ckv_die "a cluster is already running in $RUN_DIR (scripts/cluster.sh down first)"
             fi
         done
-        N=$newN R=$newR PORT=$newPORT
+        N=$newN R=$newR PORT=$newPORT DATA=$newDATA
     fi
 
     if [[ -n "${CAUSALKV_BIN:-}" ]]; then
@@ -172,7 +185,8 @@ cmd_up() {
 
     mkdir -p "$RUN_DIR"
     rm -f "$RUN_DIR"/node*.pid "$RUN_DIR"/node*.log
-    printf 'N=%s\nR=%s\nPORT=%s\nVIEW=%s\nBIN=%s\n' "$N" "$R" "$PORT" "$VIEW" "$BIN" >"$ENV_FILE"
+    printf 'N=%s\nR=%s\nPORT=%s\nVIEW=%s\nBIN=%s\nDATA=%s\n' "$N" "$R" "$PORT" "$VIEW" "$BIN" "$DATA" \
+        >"$ENV_FILE"
 
     for ((i = 1; i <= N; i++)); do
         start_node "$i"
@@ -184,7 +198,9 @@ cmd_up() {
             ckv_die "cluster did not start"
         fi
     done
-    ckv_log "up: $N nodes, $((N / R)) shards of $R replicas; logs and pids in $RUN_DIR"
+    ckv_log "up: $N nodes, $((N / R)) shards of $R replicas; logs and pids in $RUN_DIR$(
+        ((DATA)) && printf '; data in %s/dataI' "$RUN_DIR"
+    )"
     ckv_log "VIEW=$VIEW"
     if [[ -x "$(dirname "$BIN")/causalkv-cli" ]]; then
         ckv_log "try: $(dirname "$BIN")/causalkv-cli --node ${addrs[0]} put greeting hello"

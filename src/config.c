@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "causalkv/journal_codec.h"
 #include "causalkv/log.h"
 
 #define NO_MAX UINT32_MAX /* an integer row bounded only by its minimum */
@@ -40,6 +41,9 @@ static int parse_bind(const struct cfg_var *, const char *, ckv_config *, char *
 static int parse_u32(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 static int parse_log_level(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 static int parse_secret(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
+static int parse_data_dir(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
+static int parse_fsync(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
+static int parse_yes_no(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 
 #define TEXT_VAR(name, def_text, parse, help)                                                      \
     {                                                                                              \
@@ -90,6 +94,14 @@ static const struct cfg_var vars[] = {
     TEXT_VAR("LOG_LEVEL", "info", parse_log_level, "error, warn, info or debug"),
     TEXT_VAR("CLUSTER_SECRET", "empty (no check)", parse_secret,
              "shared secret required on internal endpoints when set"),
+    TEXT_VAR("DATA_DIR", "unset (in memory only)", parse_data_dir,
+             "directory for the journal and snapshots; created when missing"),
+    TEXT_VAR("FSYNC", "everysec", parse_fsync,
+             "always (acknowledge once on disk), everysec or no; with DATA_DIR"),
+    TEXT_VAR("DATA_LOAD_TRUNCATED", "no", parse_yes_no,
+             "yes: start from a damaged journal, dropping the damaged record and all after it"),
+    U32_VAR("SNAPSHOT_MIN_BYTES", snapshot_min_bytes, 64 * MiB, 4096, NO_MAX,
+            "journal bytes after which a snapshot folds it (also once it outgrows the snapshot)"),
 };
 #define VAR_COUNT (sizeof(vars) / sizeof(vars[0]))
 
@@ -285,6 +297,53 @@ static int parse_secret(const struct cfg_var *var, const char *value, ckv_config
     return CKV_OK;
 }
 
+static int parse_data_dir(const struct cfg_var *var, const char *value, ckv_config *cfg, char *err,
+                          size_t errlen)
+{
+    const char *text = value ? value : "";
+    if (strlen(text) >= sizeof(cfg->data_dir)) {
+        set_err(err, errlen, "%s: longer than %zu bytes", var->name, sizeof(cfg->data_dir) - 1);
+        return CKV_ERROR;
+    }
+    memcpy(cfg->data_dir, text, strlen(text) + 1);
+    return CKV_OK;
+}
+
+static const char *const fsync_names[] = {"everysec", "always", "no"};
+
+const char *ckv_fsync_mode_name(int mode)
+{
+    return mode >= 0 && mode < 3 ? fsync_names[mode] : "?";
+}
+
+static int parse_fsync(const struct cfg_var *var, const char *value, ckv_config *cfg, char *err,
+                       size_t errlen)
+{
+    const char *text = value ? value : var->def_text;
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(text, fsync_names[i]) == 0) {
+            cfg->fsync_mode = i;
+            return CKV_OK;
+        }
+    }
+    set_err(err, errlen, "%s: must be one of always, everysec, no (got " ECHO_FMT ")", var->name,
+            ECHO_ARGS(text));
+    return CKV_ERROR;
+}
+
+static int parse_yes_no(const struct cfg_var *var, const char *value, ckv_config *cfg, char *err,
+                        size_t errlen)
+{
+    const char *text = value ? value : var->def_text;
+    if (strcmp(text, "yes") != 0 && strcmp(text, "no") != 0) {
+        set_err(err, errlen, "%s: must be yes or no (got " ECHO_FMT ")", var->name,
+                ECHO_ARGS(text));
+        return CKV_ERROR;
+    }
+    cfg->load_truncated = text[0] == 'y';
+    return CKV_OK;
+}
+
 /* Rules that involve more than one variable; run once every row is read. */
 static int check_cross(const ckv_config *cfg, char *err, size_t errlen)
 {
@@ -310,6 +369,14 @@ static int check_cross(const ckv_config *cfg, char *err, size_t errlen)
     if (cfg->internal_max_body_bytes < cfg->max_body_bytes) {
         set_err(err, errlen, "INTERNAL_MAX_BODY_BYTES: %u is smaller than MAX_BODY_BYTES %u",
                 cfg->internal_max_body_bytes, cfg->max_body_bytes);
+        return CKV_ERROR;
+    }
+    /* a value the journal cannot frame would be accepted and then lost at a restart */
+    if (cfg->data_dir[0] != '\0' && cfg->max_value_bytes > CKV_JOURNAL_MAX_VALUE) {
+        set_err(err, errlen,
+                "MAX_VALUE_BYTES: %u is larger than %u, the most a journal record "
+                "holds (DATA_DIR is set)",
+                cfg->max_value_bytes, CKV_JOURNAL_MAX_VALUE);
         return CKV_ERROR;
     }
     return CKV_OK;
@@ -384,4 +451,9 @@ void ckv_config_describe(const ckv_config *cfg, char *buf, size_t len)
                    *(const uint32_t *)(const void *)((const char *)cfg + vars[i].offset));
     append(buf, len, &pos, " LOG_LEVEL=%s CLUSTER_SECRET=%s", log_level_name(cfg->log_level),
            cfg->cluster_secret[0] ? "set" : "unset");
+    if (cfg->data_dir[0] != '\0')
+        append(buf, len, &pos, " DATA_DIR=%s FSYNC=%s DATA_LOAD_TRUNCATED=%s", cfg->data_dir,
+               ckv_fsync_mode_name(cfg->fsync_mode), cfg->load_truncated ? "yes" : "no");
+    else
+        append(buf, len, &pos, " DATA_DIR=unset (in memory)");
 }

@@ -113,6 +113,11 @@ void ckv_internal_replicate(ckv_node *n, ckv_req *req)
         ckv_version_list_free(&m.versions);
         return;
     }
+    if (!ckv_persist_accepting(n->persist)) { /* the sender keeps them and tries again */
+        ckv_version_list_free(&m.versions);
+        reply_internal_error(n, req, 503, "Unable to satisfy request");
+        return;
+    }
     bool advanced = false;
     for (size_t i = 0; i < m.versions.n; i++) {
         ckv_push_result res = ckv_replica_apply_push(&n->r, (uint32_t)m.from, m.versions.v[i]);

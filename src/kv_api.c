@@ -50,7 +50,7 @@ static size_t percent_decode(const char *in, size_t len, char *out)
 }
 
 static void reply_key_result(ckv_node *n, ckv_req *req, int status, const char *head,
-                             const ckv_version *value, const ckv_context *ctx)
+                             const ckv_version *value, const ckv_context *ctx, bool wrote)
 {
     ckv_sbuf b;
     ckv_sbuf_init(&b);
@@ -61,7 +61,10 @@ static void reply_key_result(ckv_node *n, ckv_req *req, int status, const char *
     }
     ckv_json_add_context(&b, true, &n->r.map, ctx);
     ckv_sbuf_addc(&b, '}');
-    ckv_reply(req, status, &b);
+    if (wrote && n->persist != NULL)
+        ckv_persist_reply(n->persist, req, status, &b); /* once the journal has it */
+    else
+        ckv_reply(req, status, &b);
 }
 
 static void key_get(ckv_node *n, ckv_req *req, const char *key, size_t klen, ckv_context *ctx)
@@ -69,7 +72,7 @@ static void key_get(ckv_node *n, ckv_req *req, const char *key, size_t klen, ckv
     const ckv_version *v = ckv_replica_read(&n->r, key, klen, ctx);
     if (v != NULL && !v->tombstone)
         reply_key_result(n, req, 200, "{\"message\":\"Retrieved successfully\",\"doesExist\":true",
-                         v, ctx);
+                         v, ctx, false);
     else
         ckv_reply_error(req, 404, "Key does not exist", &n->r.map, ctx);
 }
@@ -78,6 +81,10 @@ static void key_write(ckv_node *n, ckv_req *req, const char *key, size_t klen,
                       const ckv_client_body *b, ckv_op op, ckv_context *ctx)
 {
     bool del = op == CKV_OP_DELETE, replaced;
+    if (!ckv_persist_accepting(n->persist)) {
+        ckv_reply_error(req, 503, "Unable to satisfy request", &n->r.map, ctx);
+        return;
+    }
     int rc = ckv_replica_write(&n->r, key, klen, del ? NULL : b->value, del ? 0 : b->value_len, del,
                                ctx, NULL, &replaced);
     if (rc == CKV_DECLINED) {
@@ -91,13 +98,13 @@ static void key_write(ckv_node *n, ckv_req *req, const char *key, size_t klen,
     ckv_repl_on_local_write(n);
     if (del)
         reply_key_result(n, req, 200, "{\"message\":\"Deleted successfully\",\"doesExist\":true",
-                         NULL, ctx);
+                         NULL, ctx, true);
     else if (!replaced)
         reply_key_result(n, req, 201, "{\"message\":\"Added successfully\",\"replaced\":false",
-                         NULL, ctx);
+                         NULL, ctx, true);
     else
         reply_key_result(n, req, 200, "{\"message\":\"Updated successfully\",\"replaced\":true",
-                         NULL, ctx);
+                         NULL, ctx, true);
 }
 
 /* The proxy's deadline of a forwarded request (0 when not forwarded or not given). */

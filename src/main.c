@@ -64,7 +64,7 @@ int main(int argc, char **argv)
      * eighth of a 1M-key view change. tcache still serves the hot small sizes. */
     mallopt(M_MXFAST, 0);
     raise_fd_limit(cfg.max_connections);
-    char desc[1024];
+    char desc[4096];
     ckv_config_describe(&cfg, desc, sizeof(desc));
     ckv_node *node = ckv_node_new(&cfg);
     if (node == NULL) {

@@ -56,6 +56,11 @@ static void sweep_connections(ckv_node *n)
     ckv_conns_sweep(n->conns);
 }
 
+static void journal_tick(ckv_node *n)
+{
+    ckv_persist_cron(n->persist);
+}
+
 /* The housekeeping tasks, each with its own period (0: GOSSIP_INTERVAL_MS). */
 typedef struct cron_task {
     const char *name;
@@ -69,6 +74,7 @@ static const cron_task cron_tasks[] = {
     {"view-change timeout", 250, ckv_vc_participant_tick},
     {"connection sweep", 500, sweep_connections},
     {"heap trim", 2000, return_free_memory},
+    {"journal", 1000, journal_tick},
 };
 #define CRON_TASKS (sizeof(cron_tasks) / sizeof(cron_tasks[0]))
 
@@ -256,6 +262,13 @@ ckv_node *ckv_node_new(const ckv_config *cfg)
     if (n->base == NULL || n->push_batch == NULL ||
         ckv_replica_init(&n->r, &map, cfg->address, cfg->repl_log_entries) != CKV_OK)
         goto fail;
+    if (cfg->data_dir[0] != '\0') {
+        n->persist = ckv_persist_open(n->base, cfg, &n->r, err, sizeof(err));
+        if (n->persist == NULL) {
+            log_error("%s", err);
+            goto fail;
+        }
+    }
     n->park = ckv_park_new(n->base, expire_waiting, n);
     if (n->park == NULL || make_pool(n) != CKV_OK || make_events(n) != CKV_OK ||
         listen_http(n) != CKV_OK)
@@ -288,6 +301,8 @@ void ckv_node_free(ckv_node *n)
     ckv_peer_pool_free(n->pool); /* pending calls end with status 0: proxies answer 503 */
     ckv_vc_coordinator_free(n);  /* answers its client */
     ckv_vc_participant_free(n);
+    ckv_persist_close(n->persist); /* writes what is buffered, answers held writes */
+    n->persist = NULL;
     if (n->http)
         evhttp_free(n->http);
     ckv_conns_free(n->conns); /* drops our references to what evhttp released */

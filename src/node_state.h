@@ -24,6 +24,7 @@
 #include "causalkv/json_codec.h"
 #include "causalkv/metrics.h"
 #include "causalkv/replica.h"
+#include "persist.h"
 
 #define CKV_INTERNAL_PREFIX "/kv-store/internal/"
 
@@ -78,6 +79,7 @@ typedef struct ckv_node {
     uint32_t rr; /* round-robin start for choosing replicas */
 
     ckv_view_change *vc;    /* this node's part in a view change (vc_participant.c) */
+    ckv_persist *persist;   /* the journal in DATA_DIR; NULL: in memory only (persist.c) */
     ckv_vc_coord *vc_coord; /* the change this node coordinates (vc_coordinator.c) */
 
     ckv_metrics metrics;

@@ -86,6 +86,12 @@ static void merge_version(ckv_vclock *c, const ckv_version *v)
     ckv_vclock_merge_deps(c, v->deps);
 }
 
+static void journal_version(const ckv_replica *r, const ckv_version *v, bool advances)
+{
+    if (r->journal != NULL)
+        r->journal->version(r->journal->arg, v, advances);
+}
+
 int ckv_replica_write(ckv_replica *r, const char *key, size_t klen, const char *value, size_t vlen,
                       bool tombstone, ckv_context *ctx, const ckv_version **out, bool *replaced)
 {
@@ -119,6 +125,7 @@ int ckv_replica_write(ckv_replica *r, const char *key, size_t klen, const char *
         r->lamport = above + 1;
         if (ckv_replica_has_peers(r))
             ckv_wlog_append(r->wlog, v);
+        journal_version(r, v, true);
         if (ctx->clock.c[self] < seq)
             ctx->clock.c[self] = seq;
         if (out != NULL)
@@ -136,11 +143,19 @@ const ckv_version *ckv_replica_read(const ckv_replica *r, const char *key, size_
     return v;
 }
 
-bool ckv_replica_apply(ckv_replica *r, ckv_version *v)
+static bool join(ckv_replica *r, ckv_version *v)
 {
     if (v->lamport > r->lamport)
         r->lamport = v->lamport;
     return ckv_store_join(r->store, v) == CKV_OK;
+}
+
+bool ckv_replica_apply(ckv_replica *r, ckv_version *v)
+{
+    bool installed = join(r, v);
+    if (installed)
+        journal_version(r, v, false);
+    return installed;
 }
 
 ckv_push_result ckv_replica_apply_push(ckv_replica *r, uint32_t from, ckv_version *v)
@@ -151,8 +166,9 @@ ckv_push_result ckv_replica_apply_push(ckv_replica *r, uint32_t from, ckv_versio
         return CKV_PUSH_DUPLICATE;
     if (v->seq != r->clock.c[from] + 1)
         return CKV_PUSH_REFUSED;
-    ckv_replica_apply(r, v);
+    join(r, v);
     r->clock.c[from] = v->seq;
+    journal_version(r, v, true); /* even when the join kept a later version: the clock moved */
     return CKV_PUSH_APPLIED;
 }
 
@@ -162,7 +178,10 @@ bool ckv_replica_merge_clock(ckv_replica *r, const ckv_vclock *theirs)
     ckv_vclock_merge(&r->clock, theirs);
     if (r->self >= 0 && r->clock.c[r->self] != before.c[r->self])
         ckv_wlog_reset(r->wlog, r->clock.c[r->self]); /* learnt after a restart */
-    return !ckv_vclock_leq(&r->clock, &before);
+    bool advanced = !ckv_vclock_leq(&r->clock, &before);
+    if (advanced && r->journal != NULL)
+        r->journal->clock(r->journal->arg, &r->clock);
+    return advanced;
 }
 
 void ckv_replica_enter_epoch(ckv_replica *r, const ckv_shard_map *map, ckv_store *base,
@@ -182,6 +201,8 @@ void ckv_replica_enter_epoch(ckv_replica *r, const ckv_shard_map *map, ckv_store
     r->bootstrapping = false;
     r->counter_pending = false;
     r->view_confirmed = true;
+    if (r->journal != NULL)
+        r->journal->epoch(r->journal->arg, r);
 }
 
 void ckv_replica_adopt_view(ckv_replica *r, const ckv_shard_map *map)
@@ -191,5 +212,64 @@ void ckv_replica_adopt_view(ckv_replica *r, const ckv_shard_map *map)
     r->view_confirmed = true;
     /* with a single replica there is nobody to fetch the base from */
     r->has_base = map->epoch == 0 || !ckv_replica_has_peers(r);
+    wait_for_peers(r);
+    if (r->journal != NULL)
+        r->journal->epoch(r->journal->arg, r);
+}
+
+void ckv_replica_hold_base(ckv_replica *r)
+{
+    if (r->has_base)
+        return;
+    r->has_base = true;
+    if (r->journal != NULL)
+        r->journal->base_held(r->journal->arg);
+}
+
+static int replay_version(ckv_replica *r, const ckv_jrec *rec)
+{
+    ckv_version *v = rec->version;
+    if (v->origin != CKV_ORIGIN_BASE && v->origin >= r->clock.n)
+        return CKV_ERROR;
+    join(r, v);
+    if (rec->advances && v->origin != CKV_ORIGIN_BASE && r->clock.c[v->origin] < v->seq)
+        r->clock.c[v->origin] = v->seq;
+    return CKV_OK;
+}
+
+int ckv_replica_replay(ckv_replica *r, const ckv_jrec *rec)
+{
+    switch (rec->type) {
+    case CKV_JREC_VERSION:
+        return replay_version(r, rec);
+    case CKV_JREC_CLOCK:
+        if (rec->clock.n != r->clock.n)
+            return CKV_ERROR;
+        ckv_vclock_merge(&r->clock, &rec->clock);
+        return CKV_OK;
+    case CKV_JREC_EPOCH:
+        ckv_store_clear(r->store);
+        set_map(r, &rec->map);
+        if (rec->base_lamport > r->lamport)
+            r->lamport = rec->base_lamport;
+        r->has_base = rec->has_base;
+        return CKV_OK;
+    case CKV_JREC_BASE_HELD:
+        r->has_base = true;
+        return CKV_OK;
+    case CKV_JREC_SNAPSHOT:
+        if (rec->lamport > r->lamport)
+            r->lamport = rec->lamport;
+        return CKV_OK;
+    case CKV_JREC_END:
+        return CKV_OK;
+    }
+    return CKV_ERROR;
+}
+
+void ckv_replica_recovered(ckv_replica *r)
+{
+    ckv_wlog_reset(r->wlog, r->self >= 0 ? r->clock.c[r->self] : 0);
+    r->view_confirmed = false;
     wait_for_peers(r);
 }

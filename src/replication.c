@@ -157,7 +157,7 @@ static void sync_complete(ckv_node *n, ckv_repl_peer *rp)
 {
     bool advanced = ckv_replica_merge_clock(&n->r, &rp->sync_target);
     if (!rp->synced_once && !n->r.has_base) {
-        n->r.has_base = true; /* that first full answer carried the base state too */
+        ckv_replica_hold_base(&n->r); /* that first full answer carried the base state too */
         log_info("received the base state of epoch %llu", (unsigned long long)n->r.map.epoch);
     }
     rp->synced_once = true;
@@ -178,6 +178,7 @@ static int sync_merge_reply(ckv_node *n, ckv_repl_peer *rp, const char *body, si
         rp->sync_target = m.clock;
     for (size_t i = 0; i < m.versions.n; i++)
         ckv_replica_apply(&n->r, m.versions.v[i]);
+    n->metrics.sync_versions += m.versions.n;
     ckv_version_list_free(&m.versions);
     rp->sync_cursor = m.cursor;
     rp->sync_gen = m.gen;

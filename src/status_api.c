@@ -62,6 +62,42 @@ static void add_gauge(ckv_sbuf *b, const char *name, const char *help, const cha
     add_line(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, v);
 }
 
+static void add_float(ckv_sbuf *b, const char *name, const char *help, const char *type, double v)
+{
+    add_line(b, "# HELP %s %s\n# TYPE %s %s\n%s %.6f\n", name, help, name, type, name, v);
+}
+
+/* Only with DATA_DIR: a node in memory has no journal to describe. */
+static void add_journal(ckv_sbuf *b, const ckv_persist *p)
+{
+    if (p == NULL)
+        return;
+    ckv_persist_stats s;
+    ckv_persist_get_stats(p, &s);
+    add_gauge(b, "causalkv_journal_bytes", "Journal bytes not yet folded into a snapshot.", "gauge",
+              s.journal_bytes);
+    add_gauge(b, "causalkv_snapshot_bytes", "Size of the current snapshot file.", "gauge",
+              s.snapshot_bytes);
+    add_gauge(b, "causalkv_snapshots_total", "Snapshots written since start.", "counter",
+              s.snapshots);
+    add_float(b, "causalkv_snapshot_last_unixtime", "When the last snapshot finished (0: none).",
+              "gauge", s.last_snapshot_unix);
+    add_float(b, "causalkv_snapshot_last_seconds", "How long the last snapshot took.", "gauge",
+              s.last_snapshot_seconds);
+    add_gauge(b, "causalkv_fsyncs_total", "Journal fsyncs done.", "counter", s.fsyncs);
+    add_float(b, "causalkv_fsync_seconds_sum", "Time spent in journal fsyncs.", "counter",
+              s.fsync_seconds_sum);
+    add_float(b, "causalkv_fsync_seconds_max", "Longest journal fsync since start.", "gauge",
+              s.fsync_seconds_max);
+    add_gauge(b, "causalkv_journal_write_errors_total",
+              "Journal writes the disk refused (writes are answered 503 meanwhile).", "counter",
+              s.write_errors);
+    add_gauge(b, "causalkv_journal_failing", "1 while the journal cannot be written.", "gauge",
+              s.failing);
+    add_gauge(b, "causalkv_recovered_versions", "Versions read back from DATA_DIR at start.",
+              "gauge", s.recovered_versions);
+}
+
 static void add_replication(ckv_sbuf *b, ckv_node *n)
 {
     ckv_sbuf_adds(
@@ -118,6 +154,9 @@ void ckv_metrics_serve(ckv_node *n, ckv_req *req)
               ckv_conns_open(n->conns));
     add_gauge(&b, "causalkv_view_epoch", "View-change generation in force.", "gauge",
               n->r.map.epoch);
+    add_gauge(&b, "causalkv_sync_versions_received_total",
+              "Versions received from replicas by anti-entropy.", "counter", m->sync_versions);
+    add_journal(&b, n->persist);
     ckv_reply_typed(req, 200, "text/plain; version=0.0.4", &b);
 }
 

@@ -31,9 +31,16 @@ typedef struct ckv_config {
     uint32_t peer_pool_size;
     uint32_t repl_log_entries;
     uint32_t repl_batch;
-    int log_level;            /* LOG_LEVEL: error|warn|info|debug (CKV_LOG_*) */
-    char cluster_secret[128]; /* CLUSTER_SECRET: "" = no secret check */
+    int log_level;               /* LOG_LEVEL: error|warn|info|debug (CKV_LOG_*) */
+    char cluster_secret[128];    /* CLUSTER_SECRET: "" = no secret check */
+    char data_dir[256];          /* DATA_DIR: "" = in memory only */
+    int fsync_mode;              /* FSYNC: CKV_FSYNC_* */
+    uint32_t load_truncated;     /* DATA_LOAD_TRUNCATED: 1 = drop a damaged journal's rest */
+    uint32_t snapshot_min_bytes; /* SNAPSHOT_MIN_BYTES */
 } ckv_config;
+
+enum { CKV_FSYNC_EVERYSEC = 0, CKV_FSYNC_ALWAYS = 1, CKV_FSYNC_NO = 2 };
+const char *ckv_fsync_mode_name(int mode);
 
 /* getenv_fn lets tests supply an environment; pass getenv in production. */
 typedef char *(*ckv_getenv_fn)(const char *name); /* the type of getenv(3) */

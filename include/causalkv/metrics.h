@@ -23,6 +23,7 @@ typedef struct ckv_metrics {
     double latency_sum[CKV_EP_COUNT];
     uint64_t anti_entropy_rounds;
     uint64_t pushes;
+    uint64_t sync_versions; /* versions received in anti-entropy answers */
     uint64_t proxy_failovers;
     uint64_t causal_waits;
     uint64_t causal_timeouts;

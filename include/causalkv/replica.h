@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "causalkv/journal_codec.h"
 #include "causalkv/shard_map.h"
 #include "causalkv/store.h"
 #include "causalkv/vclock.h"
@@ -44,7 +45,23 @@ typedef enum ckv_push_result {
     CKV_PUSH_REFUSED,   /* a gap, or not the sender's own write: anti-entropy repairs */
 } ckv_push_result;
 
-typedef struct ckv_replica {
+typedef struct ckv_replica ckv_replica;
+
+/* Who hears of every change to the state a restart must find again (persistence), in the
+ * order the changes happen, so that any prefix of what it heard is a state this replica
+ * was in. version: a version installed (advances: it was its origin's next write here, so
+ * clock[origin] = its seq); clock: the clock after a merge; epoch: a new map is in force,
+ * the store now holds the epoch's base (or nothing, to be fetched); base_held: the base
+ * state arrived. The callbacks run inside the replica's calls: they may only record. */
+typedef struct ckv_replica_journal {
+    void (*version)(void *arg, const ckv_version *v, bool advances);
+    void (*clock)(void *arg, const ckv_vclock *clock);
+    void (*epoch)(void *arg, const ckv_replica *r);
+    void (*base_held)(void *arg);
+    void *arg;
+} ckv_replica_journal;
+
+struct ckv_replica {
     ckv_shard_map map; /* the view in force */
     uint64_t map_gen;  /* counts maps installed, so late replies to an older one are known */
     int self;          /* index of this node in map.view; -1 when not a member (standby) */
@@ -60,7 +77,8 @@ typedef struct ckv_replica {
     bool counter_pending; /* writes wait: not every replica has told us our own counter */
     bool writes_paused;   /* a view change is preparing */
     char self_addr[CKV_ADDR_MAX];
-} ckv_replica;
+    const ckv_replica_journal *journal; /* NULL: in memory only */
+};
 
 /* Starts at epoch 0 of map, empty, with every gate as a fresh start leaves it: the view
  * unconfirmed, the (empty) base held, and, when the shard has other replicas, reads and
@@ -107,6 +125,17 @@ bool ckv_replica_merge_clock(ckv_replica *r, const ckv_vclock *theirs);
  * the view is confirmed. */
 void ckv_replica_enter_epoch(ckv_replica *r, const ckv_shard_map *map, ckv_store *base,
                              uint64_t base_lamport);
+/* The first full answer of a replica carried the epoch's base state. */
+void ckv_replica_hold_base(ckv_replica *r);
+
+/* Recovery: replays one record of a journal or snapshot (with no journal attached), in
+ * the order they were written. CKV_ERROR when the record cannot belong to this state (a
+ * clock or origin outside the map in force): the journal is damaged. */
+int ckv_replica_replay(ckv_replica *r, const ckv_jrec *rec);
+/* After the last record: the log of own writes continues from the recovered counter, and
+ * the gates are those of any restart (view to confirm, replicas to hear from). */
+void ckv_replica_recovered(ckv_replica *r);
+
 /* Joins a view learnt from a member (a change this node missed, or the view in force when
  * its own was never confirmed): the store is dropped, and the epoch's base state must be
  * fetched from the new shard's replicas (when it has any and the epoch is not 0). */

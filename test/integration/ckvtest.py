@@ -271,6 +271,7 @@ REGISTRY = {
     "test_hostile_internal": 15,
     "test_shard_hash": 16,
     "test_proxy_writes": 17,
+    "test_durability": 18,
 }
 SCRIPT_PORTS = (13800, 18000, 18001, 18002, 18003, 18200)
 

@@ -149,6 +149,9 @@ for i, name in enumerate(nodes, start=1):
     assert str(env["REPL_FACTOR"]) == "2", name
     assert env["ADDRESS"] == ip + ":13800", (name, env["ADDRESS"])
     assert s["networks"][next(iter(s["networks"]))]["ipv4_address"] == ip, name
+    assert env["DATA_DIR"] == "/data", (name, env.get("DATA_DIR"))
+    assert "node%d-data:/data" % i in s["volumes"], (name, s.get("volumes"))
+    assert "node%d-data" % i in doc["volumes"], name
     assert any(str(p).startswith("%d:13800" % (13800 + i)) or
                (isinstance(p, dict) and p.get("published") in (13800 + i, str(13800 + i)))
                for p in s["ports"]), (name, s["ports"])

@@ -416,6 +416,53 @@ static char *capture_help(void)
     return text;
 }
 
+/* Persistence: off unless DATA_DIR is set; FSYNC and DATA_LOAD_TRUNCATED take only
+ * their words; SNAPSHOT_MIN_BYTES has a floor. */
+static void test_durability_settings(void **state)
+{
+    (void)state;
+    ckv_config cfg;
+    load_ok(&cfg);
+    assert_string_equal(cfg.data_dir, "");
+    assert_int_equal(cfg.fsync_mode, CKV_FSYNC_EVERYSEC);
+    assert_int_equal(cfg.load_truncated, 0);
+    assert_int_equal(cfg.snapshot_min_bytes, 64u << 20);
+    env_set("DATA_DIR", "/var/lib/causalkv");
+    env_set("FSYNC", "always");
+    env_set("DATA_LOAD_TRUNCATED", "yes");
+    env_set("SNAPSHOT_MIN_BYTES", "4096");
+    load_ok(&cfg);
+    assert_string_equal(cfg.data_dir, "/var/lib/causalkv");
+    assert_int_equal(cfg.fsync_mode, CKV_FSYNC_ALWAYS);
+    assert_int_equal(cfg.load_truncated, 1);
+    assert_int_equal(cfg.snapshot_min_bytes, 4096);
+    env_set("FSYNC", "no");
+    load_ok(&cfg);
+    assert_int_equal(cfg.fsync_mode, CKV_FSYNC_NO);
+    env_set("FSYNC", "sometimes");
+    expect_error("FSYNC", "always, everysec, no");
+    env_set("FSYNC", "");
+    env_set("DATA_LOAD_TRUNCATED", "1");
+    expect_error("DATA_LOAD_TRUNCATED", "yes or no");
+    env_set("DATA_LOAD_TRUNCATED", "");
+    env_set("SNAPSHOT_MIN_BYTES", "4095");
+    expect_error("SNAPSHOT_MIN_BYTES", NULL);
+    env_set("SNAPSHOT_MIN_BYTES", "");
+    env_set("MAX_BODY_BYTES", "1073741824");
+    env_set("INTERNAL_MAX_BODY_BYTES", "1073741824");
+    env_set("MAX_VALUE_BYTES", "1073741824");
+    expect_error("MAX_VALUE_BYTES", "journal record");
+    env_set("DATA_DIR", "");
+    load_ok(&cfg); /* in memory, values that large are allowed */
+    env_set("MAX_BODY_BYTES", "");
+    env_set("INTERNAL_MAX_BODY_BYTES", "");
+    env_set("MAX_VALUE_BYTES", "");
+    static char long_dir[300];
+    memset(long_dir, 'd', sizeof(long_dir) - 1);
+    env_set("DATA_DIR", long_dir);
+    expect_error("DATA_DIR", "longer than");
+}
+
 static void test_help_lists_every_variable(void **state)
 {
     (void)state;
@@ -508,6 +555,7 @@ int main(void)
         T(test_cluster_secret),
         T(test_long_bad_value_is_cut),
         T(test_small_error_buffer),
+        T(test_durability_settings),
         T(test_help_lists_every_variable),
         T(test_describe),
     };

@@ -450,6 +450,177 @@ static void test_adopt_view(void **state)
     ckv_replica_free(&d);
 }
 
+/* ---- the journal: what a restart replays ---------------------------------------------- */
+
+#define REC_MAX 64
+
+/* Keeps every record the replica announces, as persistence would write them. */
+typedef struct recorder {
+    ckv_jrec recs[REC_MAX];
+    size_t n;
+} recorder;
+
+static ckv_jrec *next_rec(recorder *rc, ckv_jrec_type type)
+{
+    assert_true(rc->n < REC_MAX);
+    ckv_jrec *r = &rc->recs[rc->n++];
+    memset(r, 0, sizeof(*r));
+    r->type = type;
+    return r;
+}
+
+static void rec_version(void *arg, const ckv_version *v, bool advances)
+{
+    ckv_jrec *r = next_rec(arg, CKV_JREC_VERSION);
+    r->version = ckv_version_ref((ckv_version *)v);
+    r->advances = advances;
+}
+
+static void rec_clock(void *arg, const ckv_vclock *clock)
+{
+    next_rec(arg, CKV_JREC_CLOCK)->clock = *clock;
+}
+
+/* What a journal writes on an epoch: the map, then the store the epoch starts from. */
+static void rec_epoch(void *arg, const ckv_replica *r)
+{
+    ckv_jrec *e = next_rec(arg, CKV_JREC_EPOCH);
+    e->map = r->map;
+    e->base_lamport = r->lamport;
+    e->has_base = r->has_base;
+    size_t cursor = 0;
+    for (const ckv_version *v; (v = ckv_store_next(r->store, &cursor)) != NULL;)
+        rec_version(arg, v, false);
+}
+
+static void rec_base_held(void *arg)
+{
+    next_rec(arg, CKV_JREC_BASE_HELD);
+}
+
+static const ckv_replica_journal recorder_journal = {rec_version, rec_clock, rec_epoch,
+                                                     rec_base_held, NULL};
+
+static void recorder_free(recorder *rc)
+{
+    for (size_t i = 0; i < rc->n; i++)
+        if (rc->recs[i].type == CKV_JREC_VERSION)
+            ckv_version_unref(rc->recs[i].version);
+}
+
+/* A fresh node of VIEW4 that replays recs[0..n). */
+static void replay_into(ckv_replica *r, const char *self, const recorder *rc, size_t n)
+{
+    ckv_shard_map m = map_of(VIEW4, 2, 0);
+    assert_int_equal(ckv_replica_init(r, &m, self, 64), CKV_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ckv_replica_replay(r, &rc->recs[i]), CKV_OK);
+    ckv_replica_recovered(r);
+}
+
+static void assert_same_state(const ckv_replica *a, const ckv_replica *b)
+{
+    assert_int_equal(a->map.epoch, b->map.epoch);
+    assert_int_equal(a->map.view.n, b->map.view.n);
+    assert_int_equal(a->self, b->self);
+    assert_int_equal(a->lamport, b->lamport);
+    assert_int_equal(a->has_base, b->has_base);
+    assert_memory_equal(&a->clock, &b->clock, sizeof(a->clock));
+    assert_int_equal(ckv_store_live_count(a->store), ckv_store_live_count(b->store));
+    assert_int_equal(ckv_store_tombstone_count(a->store), ckv_store_tombstone_count(b->store));
+    size_t cursor = 0;
+    for (const ckv_version *v; (v = ckv_store_next(a->store, &cursor)) != NULL;) {
+        const ckv_version *w = ckv_store_get(b->store, ckv_version_key(v), v->key_len);
+        assert_non_null(w);
+        assert_int_equal(ckv_version_cmp(v, w), 0);
+        assert_int_equal(v->tombstone, w->tombstone);
+    }
+}
+
+/* Every change a restart needs is announced, and replaying the announcements gives the
+ * same state: writes, deletes, pushes (clock moved even when the join kept a later
+ * version), anti-entropy versions, a clock merge that moves the own counter, an epoch
+ * with its base, and a view adopted without its base until the base arrives. */
+static void test_journal_replay_gives_the_same_state(void **state)
+{
+    (void)state;
+    recorder rc = {.n = 0};
+    ckv_replica_journal j = recorder_journal;
+    j.arg = &rc;
+    ckv_replica a;
+    open_replica(&a, A);
+    a.journal = &j;
+    ckv_context ctx = empty_ctx(&a);
+    put(&a, "x", "1", &ctx, NULL);
+    put(&a, "y", "2", &ctx, NULL);
+    assert_int_equal(ckv_replica_write(&a, "x", 1, NULL, 0, true, &ctx, NULL, NULL), CKV_OK);
+    ckv_version *late = ckv_version_new("y", 1, "old", 3, false, 1, 1, 1, NULL); /* B's 1st */
+    assert_int_equal(ckv_replica_apply_push(&a, 1, late), CKV_PUSH_APPLIED);     /* y keeps "2" */
+    ckv_version *ae = ckv_version_new("z", 1, "3", 1, false, 1, 2, 9, NULL);
+    assert_true(ckv_replica_apply(&a, ae));
+    ckv_vclock theirs = a.clock;
+    theirs.c[0] = 7; /* A's counter was further on a replica (a restart before) */
+    theirs.c[1] = 2;
+    assert_true(ckv_replica_merge_clock(&a, &theirs));
+    size_t before_epoch = rc.n;
+    ckv_replica copy;
+    replay_into(&copy, A, &rc, rc.n);
+    assert_same_state(&a, &copy);
+    assert_int_equal(ckv_wlog_last_seq(copy.wlog), 7); /* own writes go on from 8 */
+    assert_false(copy.view_confirmed);
+    assert_true(copy.bootstrapping && copy.counter_pending);
+    ckv_replica_free(&copy);
+
+    ckv_store *base = ckv_store_new();
+    ckv_version *bv = ckv_version_new("k", 1, "b", 1, false, CKV_ORIGIN_BASE, 0, 40, NULL);
+    assert_int_equal(ckv_store_join(base, bv), CKV_OK);
+    ckv_shard_map next = map_of(VIEW4, 2, 1);
+    ckv_replica_enter_epoch(&a, &next, base, 40);
+    ckv_context c1 = empty_ctx(&a);
+    put(&a, "k", "after", &c1, NULL);
+    replay_into(&copy, A, &rc, rc.n);
+    assert_same_state(&a, &copy);
+    ckv_replica_free(&copy);
+    assert_true(rc.n > before_epoch);
+
+    ckv_shard_map later = map_of(VIEW4, 2, 2);
+    ckv_replica_adopt_view(&a, &later);
+    replay_into(&copy, A, &rc, rc.n);
+    assert_same_state(&a, &copy);
+    assert_false(copy.has_base);
+    ckv_replica_free(&copy);
+    assert_true(ckv_replica_apply(&a, bv));
+    ckv_replica_hold_base(&a);
+    replay_into(&copy, A, &rc, rc.n);
+    assert_same_state(&a, &copy);
+    assert_true(copy.has_base);
+    ckv_replica_free(&copy);
+
+    ckv_version_unref(late);
+    ckv_version_unref(ae);
+    ckv_version_unref(bv);
+    recorder_free(&rc);
+    ckv_replica_free(&a);
+}
+
+/* Replay refuses what cannot belong to the state so far: a damaged journal. */
+static void test_replay_refuses_what_does_not_fit(void **state)
+{
+    (void)state;
+    ckv_replica r;
+    open_replica(&r, A);
+    ckv_version *v = ckv_version_new("k", 1, "v", 1, false, 9, 1, 1, NULL); /* origin 9 of 4 */
+    ckv_jrec rec = {.type = CKV_JREC_VERSION, .version = v, .advances = true};
+    assert_int_equal(ckv_replica_replay(&r, &rec), CKV_ERROR);
+    ckv_jrec clock = {.type = CKV_JREC_CLOCK};
+    ckv_vclock_init(&clock.clock, 2); /* the map has 4 members */
+    assert_int_equal(ckv_replica_replay(&r, &clock), CKV_ERROR);
+    ckv_jrec bad = {.type = (ckv_jrec_type)99};
+    assert_int_equal(ckv_replica_replay(&r, &bad), CKV_ERROR);
+    ckv_version_unref(v);
+    ckv_replica_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +636,8 @@ int main(void)
         cmocka_unit_test(test_delete_is_a_write),
         cmocka_unit_test(test_enter_epoch),
         cmocka_unit_test(test_adopt_view),
+        cmocka_unit_test(test_journal_replay_gives_the_same_state),
+        cmocka_unit_test(test_replay_refuses_what_does_not_fit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
