@@ -72,8 +72,32 @@ def view_change(vc, want, c1, c2, reply_path):
     print(json.dumps(out))
 
 
+def journal_metrics():
+    """The journal figures of a node's /metrics (stdin) as one JSON object."""
+    want = {"causalkv_journal_bytes", "causalkv_snapshot_bytes", "causalkv_snapshots_total",
+            "causalkv_snapshot_last_unixtime", "causalkv_snapshot_last_seconds",
+            "causalkv_fsyncs_total", "causalkv_fsync_seconds_sum", "causalkv_fsync_seconds_max",
+            "causalkv_journal_write_errors_total"}
+    out = {}
+    for line in sys.stdin:
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in want:
+            out[parts[0][len("causalkv_"):]] = float(parts[1])
+    print(json.dumps(out))
+
+
+def recovery(keys, loaded, t0, t1, disk_bytes):
+    """Scenario 12: seconds from the restart to /healthz 200, and disk bytes per key."""
+    loaded = int(loaded)
+    print(json.dumps({"keys": int(keys), "loaded": loaded,
+                      "seconds": round(float(t1) - float(t0), 3),
+                      "disk_bytes": int(disk_bytes),
+                      "disk_bytes_per_key": round(int(disk_bytes) / loaded, 1) if loaded else None}))
+
+
 COMMANDS = {"json-field": json_field, "wrk-line": wrk_line, "memory": memory,
-            "view-change": view_change}
+            "view-change": view_change, "journal-metrics": journal_metrics,
+            "recovery": recovery}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -13,18 +13,24 @@
 #   7 memory: bulk load of BENCH_KEYS keys (16-byte keys, 100-byte values) into one node:
 #     load rate, RSS after the load, overhead per key = (RSS_after - RSS_idle)/keys - 116
 #   8 view change of BENCH_KEYS keys from 2 to 3 shards: seconds and keys moved
+#   9 scenario 3 with DATA_DIR on /dev/shm, FSYNC=everysec  (9-11: ratio to the baseline,
+#  10 scenario 3 with DATA_DIR on /dev/shm, FSYNC=always      and to scenario 3's causalkv
+#  11 scenario 3 with DATA_DIR on the work disk (run/bench), FSYNC=everysec    req/s)
+#  12 recovery: BENCH_KEYS keys loaded with DATA_DIR on /dev/shm, kill -9, restart: seconds
+#     until /healthz answers 200, and bytes on disk per key
+#  13 GETs (as scenario 1) while that node writes a snapshot of its BENCH_KEYS keys: p99
 #
 # Environment:
 #   BENCH_DURATION   measured seconds per run (default 10)
 #   BENCH_WARMUP     warm-up seconds before each run (default 2; 0 skips it)
-#   BENCH_SCENARIOS  which scenarios to run (default "1 2 3 4 5 6 7 8")
-#   BENCH_KEYS       keys of scenarios 7 and 8 (default 1000000)
+#   BENCH_SCENARIOS  which scenarios to run (default "1 2 3 4 5 6 7 8 9 10 11 12 13")
+#   BENCH_KEYS       keys of scenarios 7, 8, 12 and 13 (default 1000000)
 #   BENCH_LOAD_MAX   cap in seconds on one bulk load (default 60)
 #   BENCH_VC_MAX     cap in seconds on the view change (default 60)
-#   BENCH_BUDGET     seconds the whole run may take (default 285): the caps of the bulk
+#   BENCH_BUDGET     seconds the whole run may take (default 420): the caps of the bulk
 #                    loads and the view change shrink to fit what is left of it, so a slow
 #                    node shows up as a shortfall in the table instead of an overlong run
-#   BENCH_PORT       first port (default 18000; uses it up to +3)
+#   BENCH_PORT       first port (default 18000; uses it up to +4)
 #   BENCH_LOG_LEVEL  LOG_LEVEL of the nodes (default warn)
 #   BENCH_OUT        JSON output (default bench/results/latest.json)
 #   CAUSALKV_BIN     a causalkv binary to use instead of build-release's
@@ -37,12 +43,12 @@ CKV_LOG_PREFIX=bench.sh
 
 DURATION="${BENCH_DURATION:-10}"
 WARMUP="${BENCH_WARMUP:-2}"
-SCENARIOS=" ${BENCH_SCENARIOS:-1 2 3 4 5 6 7 8} "
+SCENARIOS=" ${BENCH_SCENARIOS:-1 2 3 4 5 6 7 8 9 10 11 12 13} "
 BIG_KEYS="${BENCH_KEYS:-1000000}"
 SMALL_KEYS=10000
 LOAD_MAX="${BENCH_LOAD_MAX:-60}"
 VC_MAX="${BENCH_VC_MAX:-60}"
-BUDGET="${BENCH_BUDGET:-285}"
+BUDGET="${BENCH_BUDGET:-420}"
 PORT0="${BENCH_PORT:-18000}"
 LOG_LEVEL_NODES="${BENCH_LOG_LEVEL:-warn}"
 OUT="${BENCH_OUT:-$CKV_ROOT/bench/results/latest.json}"
@@ -57,15 +63,20 @@ for v in DURATION WARMUP BIG_KEYS LOAD_MAX VC_MAX BUDGET PORT0; do
 done
 ((DURATION >= 1)) || ckv_die "BENCH_DURATION must be at least 1"
 ((BIG_KEYS >= 2)) || ckv_die "BENCH_KEYS must be at least 2"
-((PORT0 >= 1024 && PORT0 + 3 < 32768)) || ckv_die "BENCH_PORT must be in 1024..32764"
+((PORT0 >= 1024 && PORT0 + 4 < 32768)) || ckv_die "BENCH_PORT must be in 1024..32763"
 
 BASE_ADDR="127.0.0.1:$PORT0"          # the baseline server
 SINGLE_ADDR="127.0.0.1:$((PORT0 + 1))" # scenarios 1-4
 MEM_ADDR="127.0.0.1:$((PORT0 + 2))"    # scenario 7
 CLUSTER_PORT=$((PORT0 + 3))            # scenarios 5-6 and 8: 127.0.0.2… on one port
+DUR_ADDR="127.0.0.1:$((PORT0 + 4))"    # scenarios 9-13
+SHM_DIR="/dev/shm/causalkv-bench-$$"   # DATA_DIR in memory-backed storage
+DISK_DIR="$RUN/data"                   # DATA_DIR on the disk holding the repository
 
 # ---------------------------------------------------------------- processes
 ckv_stop_on_exit
+# the nodes first, then their data in /dev/shm (memory that outlives the run otherwise)
+trap 'ckv_stop_pids; rm -rf "$SHM_DIR"' EXIT
 
 # forget_pid PID: after stopping it.
 forget_pid() {
@@ -93,11 +104,13 @@ stop_all() {
     done
 }
 
-# start_node NAME ADDR VIEW RF: starts causalkv, waits until it answers; sets LAST_PID.
+# start_node NAME ADDR VIEW RF [VAR=VALUE...]: starts causalkv (with those variables too),
+# waits until it answers; sets LAST_PID.
 start_node() {
     local name=$1 addr=$2 view=$3 rf=$4
-    ADDRESS="$addr" VIEW="$view" REPL_FACTOR="$rf" BIND="${addr%:*}" PORT="${addr##*:}" \
-        LOG_LEVEL="$LOG_LEVEL_NODES" "$BIN" </dev/null >"$RUN/$name.log" 2>&1 &
+    shift 4
+    env ADDRESS="$addr" VIEW="$view" REPL_FACTOR="$rf" BIND="${addr%:*}" PORT="${addr##*:}" \
+        LOG_LEVEL="$LOG_LEVEL_NODES" "$@" "$BIN" </dev/null >>"$RUN/$name.log" 2>&1 &
     LAST_PID=$!
     PIDS+=("$LAST_PID")
     if ! ckv_wait_http "http://$addr/kv-store/key-count" 15 "$LAST_PID"; then
@@ -286,6 +299,26 @@ if scenario_on 5 || scenario_on 6; then
     stop_all "${cluster_pids[@]}"
 fi
 
+# ---------------------------------------------------------------- scenarios 9-11: DATA_DIR
+# durable_put ID TITLE DATA_DIR FSYNC: scenario 3 against a node that keeps a journal.
+durable_put() {
+    local id=$1 title=$2 dir=$3 fsync=$4
+    rm -rf "$dir"
+    start_node "durable$id" "$DUR_ADDR" "$DUR_ADDR" 1 DATA_DIR="$dir" FSYNC="$fsync"
+    local pid=$LAST_PID
+    bulk_load "$RUN/s$id-load.out" "$DUR_ADDR" 0 "$SMALL_KEYS" >/dev/null ||
+        ckv_die "could not load $SMALL_KEYS keys into $DUR_ADDR"
+    pair "$id" "$title" put.lua "$DUR_ADDR"
+    extra "journal$id" "$(ckv_http_get "http://$DUR_ADDR/metrics" 5 |
+        python3 "$BENCH_DIR/benchtool.py" journal-metrics)"
+    stop_proc "$pid"
+    rm -rf "$dir"
+}
+scenario_on 9 && durable_put 9 "PUT, DATA_DIR on /dev/shm, FSYNC=everysec" "$SHM_DIR" everysec
+scenario_on 10 && durable_put 10 "PUT, DATA_DIR on /dev/shm, FSYNC=always" "$SHM_DIR" always
+scenario_on 11 && durable_put 11 "PUT, DATA_DIR on the work disk, FSYNC=everysec" "$DISK_DIR" \
+    everysec
+
 # The baseline is not needed any more.
 stop_proc "$BASELINE_PID"
 
@@ -360,6 +393,48 @@ if scenario_on 8; then
         "$c1" "$c2" "$RUN/s8-view-change.json")"
     ckv_log "  view change: HTTP ${vc% *} in ${vc#* } s"
     stop_all "${vc_pids[@]}"
+fi
+
+# ---------------------------------------------------------------- scenarios 12-13: recovery
+if scenario_on 12 || scenario_on 13; then
+    ckv_log "scenario 12: recovery of $BIG_KEYS keys from DATA_DIR on /dev/shm"
+    rm -rf "$SHM_DIR"
+    # no snapshot during the load: the restart replays the whole journal (the slow case)
+    start_node recovery "$DUR_ADDR" "$DUR_ADDR" 1 DATA_DIR="$SHM_DIR" FSYNC=everysec \
+        SNAPSHOT_MIN_BYTES=4000000000
+    rec_pid=$LAST_PID
+    cap="$(cap_to_budget "$LOAD_MAX" 40)"
+    bulk_load "$RUN/s12-load.out" "$DUR_ADDR" 0 "$BIG_KEYS" "$cap" >/dev/null || true
+    loaded="$(key_count "$DUR_ADDR")" || loaded=0
+    kill -KILL "$rec_pid"
+    wait "$rec_pid" 2>/dev/null || true
+    forget_pid "$rec_pid"
+    disk_bytes="$(du -sb "$SHM_DIR" | awk '{ print $1 }')"
+    # A snapshot starts at the first housekeeping tick after the restart (the journal
+    # outgrows SNAPSHOT_MIN_BYTES): scenario 13 measures GETs while it is written.
+    t0="$(date +%s.%N)"
+    start_node recovery "$DUR_ADDR" "$DUR_ADDR" 1 DATA_DIR="$SHM_DIR" FSYNC=everysec \
+        SNAPSHOT_MIN_BYTES=4096
+    rec_pid=$LAST_PID
+    ckv_wait_http "http://$DUR_ADDR/healthz" 60 "$rec_pid" || ckv_die "no recovery within 60 s"
+    t1="$(date +%s.%N)"
+    extra recovery "$(python3 "$BENCH_DIR/benchtool.py" recovery "$BIG_KEYS" "$loaded" \
+        "$t0" "$t1" "$disk_bytes")"
+    ckv_log "  $loaded keys back in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s; $disk_bytes bytes on disk"
+    if scenario_on 13; then
+        ckv_log "scenario 13: GETs while a snapshot of $loaded keys is written"
+        # no warm-up: the snapshot starts within a second of the restart
+        if res="$(wrk_run "$RUN/s13-causalkv.out" "$DURATION" get.lua "http://$DUR_ADDR/")"; then
+            python3 "$BENCH_DIR/benchtool.py" wrk-line "$res" causalkv
+        else
+            res=null
+        fi
+        printf '13\tcausalkv\t%s\n' "$res" >>"$RESULTS"
+        extra journal13 "$(ckv_http_get "http://$DUR_ADDR/metrics" 5 |
+            python3 "$BENCH_DIR/benchtool.py" journal-metrics)"
+    fi
+    stop_proc "$rec_pid"
+    rm -rf "$SHM_DIR"
 fi
 
 # ---------------------------------------------------------------- table and JSON

@@ -54,7 +54,7 @@ struct ckv_persist {
     uint64_t write_errors;
     held_reply *held;
     size_t held_head, held_len, held_cap;
-    struct event *flush_ev, *notify_ev;
+    struct event *flush_ev, *notify_ev, *child_ev;
     ckv_fsync_thread *bio;
     ckv_fsync_result fsync;
     pid_t child;
@@ -409,6 +409,16 @@ static void reap_child(ckv_persist *p, bool wait)
     p->child = 0;
 }
 
+/* The snapshot's duration is its child's life: reap it as soon as it ends. */
+static void on_child(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ckv_persist *p = arg;
+    if (p->child > 0)
+        reap_child(p, false);
+}
+
 void ckv_persist_cron(ckv_persist *p)
 {
     if (p == NULL)
@@ -542,7 +552,9 @@ static int start_events(ckv_persist *p, struct event_base *base)
     p->flush_ev = event_new(base, -1, 0, on_flush, p);
     p->notify_ev =
         event_new(base, ckv_fsync_thread_notify_fd(p->bio), EV_READ | EV_PERSIST, on_fsync_done, p);
-    if (p->flush_ev == NULL || p->notify_ev == NULL || event_add(p->notify_ev, NULL) != 0)
+    p->child_ev = evsignal_new(base, SIGCHLD, on_child, p);
+    if (p->flush_ev == NULL || p->notify_ev == NULL || p->child_ev == NULL ||
+        event_add(p->notify_ev, NULL) != 0 || event_add(p->child_ev, NULL) != 0)
         return CKV_ERROR;
     return CKV_OK;
 }
@@ -611,6 +623,8 @@ void ckv_persist_close(ckv_persist *p)
         event_free(p->flush_ev);
     if (p->notify_ev)
         event_free(p->notify_ev);
+    if (p->child_ev)
+        event_free(p->child_ev);
     int fds[] = {p->fd, p->lock_fd, p->dir_fd};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (fds[i] >= 0)
