@@ -1,6 +1,7 @@
 /* node.c — node lifecycle: composition, the housekeeping tasks, shutdown. */
 #include "node.h"
 #include "router.h"
+#include "backup_api.h"
 #include "membership.h"
 #include "replication.h"
 #include "vc_coordinator.h"
@@ -301,6 +302,7 @@ void ckv_node_free(ckv_node *n)
     ckv_peer_pool_free(n->pool); /* pending calls end with status 0: proxies answer 503 */
     ckv_vc_coordinator_free(n);  /* answers its client */
     ckv_vc_participant_free(n);
+    ckv_backup_abort(n);
     ckv_persist_close(n->persist); /* writes what is buffered, answers held writes */
     n->persist = NULL;
     if (n->http)

@@ -52,6 +52,7 @@ typedef struct ckv_membership {
 } ckv_membership;
 
 typedef struct ckv_view_change ckv_view_change;
+typedef struct ckv_backup ckv_backup;
 typedef struct ckv_vc_coord ckv_vc_coord;
 
 typedef struct ckv_node {
@@ -80,6 +81,7 @@ typedef struct ckv_node {
 
     ckv_view_change *vc;    /* this node's part in a view change (vc_participant.c) */
     ckv_persist *persist;   /* the journal in DATA_DIR; NULL: in memory only (persist.c) */
+    ckv_backup *backup;     /* the backup being written, if any (backup_api.c) */
     ckv_vc_coord *vc_coord; /* the change this node coordinates (vc_coordinator.c) */
 
     ckv_metrics metrics;

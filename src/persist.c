@@ -315,23 +315,28 @@ static int rotate(ckv_persist *p)
 }
 
 /* In the child: the replica as the fork saw it, to snapshot.tmp, renamed when whole. */
+int ckv_snapshot_write(int fd, const ckv_replica *r, uint64_t next_segment)
+{
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_add(&b, CKV_JOURNAL_MAGIC, CKV_JOURNAL_MAGIC_LEN);
+    ckv_jrec rec = {.type = CKV_JREC_SNAPSHOT, .next_segment = next_segment, .lamport = r->lamport};
+    ckv_jrec_put(&b, &rec);
+    uint64_t count = 0;
+    put_state(&b, r, &count, fd);
+    rec = (ckv_jrec){.type = CKV_JREC_END, .count = count};
+    ckv_jrec_put(&b, &rec);
+    int rc = !ckv_sbuf_failed(&b) && write_all(fd, b.data, b.len) == 0 ? CKV_OK : CKV_ERROR;
+    ckv_sbuf_free(&b);
+    return rc;
+}
+
 static int write_snapshot(const ckv_persist *p, uint64_t next_segment)
 {
     int fd = openat(p->dir_fd, CKV_SNAPSHOT_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return 1;
-    ckv_sbuf b;
-    ckv_sbuf_init(&b);
-    ckv_sbuf_add(&b, CKV_JOURNAL_MAGIC, CKV_JOURNAL_MAGIC_LEN);
-    ckv_jrec rec = {
-        .type = CKV_JREC_SNAPSHOT, .next_segment = next_segment, .lamport = p->r->lamport};
-    ckv_jrec_put(&b, &rec);
-    uint64_t count = 0;
-    put_state(&b, p->r, &count, fd);
-    rec = (ckv_jrec){.type = CKV_JREC_END, .count = count};
-    ckv_jrec_put(&b, &rec);
-    int rc =
-        !ckv_sbuf_failed(&b) && write_all(fd, b.data, b.len) == 0 && fdatasync(fd) == 0 ? 0 : 1;
+    int rc = ckv_snapshot_write(fd, p->r, next_segment) == CKV_OK && fdatasync(fd) == 0 ? 0 : 1;
     close(fd);
     if (rc == 0 && (renameat(p->dir_fd, CKV_SNAPSHOT_TMP, p->dir_fd, CKV_SNAPSHOT_FILE) != 0 ||
                     fsync(p->dir_fd) != 0))

@@ -56,4 +56,8 @@ void ckv_persist_reply(ckv_persist *p, ckv_req *req, int status, ckv_sbuf *body)
 void ckv_persist_cron(ckv_persist *p);
 void ckv_persist_get_stats(const ckv_persist *p, ckv_persist_stats *out);
 
+/* The replica as a snapshot file's bytes, written to fd (blocking; for a forked child):
+ * what DATA_DIR/snapshot.ckv holds, and what a backup is. CKV_OK or CKV_ERROR. */
+int ckv_snapshot_write(int fd, const ckv_replica *r, uint64_t next_segment);
+
 #endif

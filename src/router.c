@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backup_api.h"
 #include "internal_api.h"
 #include "kv_api.h"
 #include "membership.h"
@@ -90,6 +91,12 @@ static void run_view_op(ckv_node *n, ckv_req *req, const char *rest, size_t len)
     ckv_vc_participant_serve(n, req, op);
 }
 
+static void run_backup(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    (void)rest, (void)len;
+    ckv_backup_serve(n, req);
+}
+
 static void run_metrics(ckv_node *n, ckv_req *req, const char *rest, size_t len)
 {
     (void)rest, (void)len;
@@ -130,6 +137,8 @@ static const route routes[] = {
      run_view_question},
     {INTERNAL("view/"), true, EVHTTP_REQ_POST, "POST", CKV_EP_INTERNAL, ROUTE_MEMBERS, run_view_op},
     {CKV_INTERNAL_PREFIX, true, ~0u, NULL, CKV_EP_INTERNAL, ROUTE_MEMBERS, run_not_found},
+    /* the whole shard's data: with CLUSTER_SECRET set, only for those who hold it */
+    {"/kv-store/backup", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_NODES, run_backup},
     {"/metrics", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_CLIENT, run_metrics},
     {"/healthz", false, ~0u, NULL, CKV_EP_OTHER, ROUTE_CLIENT, run_health},
 };

@@ -13,6 +13,8 @@
     cluster comes back in the new view
   8 a full disk (a small tmpfs, root only): writes 503, reads work, writes come back by
     themselves when space returns, nothing acknowledged is lost
+  9 causalkv-cli backup while a writer runs (an in-memory node, CLUSTER_SECRET set): the
+    file restores into an empty DATA_DIR with every write acknowledged before it began
 Every node is alive after each scenario (tearDown)."""
 
 import os
@@ -329,6 +331,48 @@ class Durable(CkvTestCase):
         c.start_node(0)
         self.wait_healthy()
         self.assertHas([a], model, "after the disk-full episode and kill -9")
+        self.assertAlive()
+
+    # 9
+    def test_9_backup_while_writing_then_restore(self):
+        c = self.start(1, 1, env={"CLUSTER_SECRET": "s3"}, dirs=[""])  # in memory
+        a = c.addrs[0]
+        acked, stop = [], threading.Event()
+
+        def writer():
+            i = 0
+            while not stop.is_set():
+                if kv_put(a, "b%d" % i, "v%d" % i)[0] == 201:
+                    acked.append("b%d" % i)
+                i += 1
+
+        t = threading.Thread(target=writer)
+        t.start()
+        try:
+            poll(lambda: len(acked) >= 200, 10, msg="200 writes")
+            before = list(acked)
+            path = os.path.join(self.data, "backup.ckv")
+            env = dict(os.environ, CLUSTER_SECRET="wrong")
+            r = subprocess.run([ckvtest.CAUSALKV_CLI, "--node", a, "backup", path], env=env,
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 3, "a wrong secret: %s" % r.stderr)
+            self.assertFalse(os.path.exists(path))
+            env["CLUSTER_SECRET"] = "s3"
+            r = subprocess.run([ckvtest.CAUSALKV_CLI, "--node", a, "backup", path], env=env,
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("written to", r.stdout)
+        finally:
+            stop.set()
+            t.join()
+        self.assertEqual(c.stop(0), 0)
+        restored = os.path.join(self.data, "restored")
+        os.mkdir(restored)
+        shutil.copy(path, os.path.join(restored, "snapshot.ckv"))
+        c.nodes[0].env["DATA_DIR"] = restored
+        c.start_node(0)
+        self.wait_healthy()
+        self.assertHas([a], {k: "v" + k[1:] for k in before}, "restored from the backup")
         self.assertAlive()
 
 

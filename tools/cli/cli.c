@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "causalkv/common.h"
+#include "causalkv/journal_codec.h"
 #include "causalkv/sbuf.h"
 
 enum cli_exit {
@@ -56,8 +57,9 @@ typedef struct cli_opts {
 typedef struct cli_call {
     enum evhttp_cmd_type method;
     ckv_sbuf path;
-    json_t *body; /* a JSON object; the context is added to it */
-    bool key_op;  /* a 404 means "no such key" (exit 1) */
+    json_t *body;     /* a JSON object; the context is added to it */
+    bool key_op;      /* a 404 means "no such key" (exit 1) */
+    bool send_secret; /* CLUSTER_SECRET from the environment goes in X-Ckv-Secret */
 } cli_call;
 
 /* What came back. */
@@ -74,12 +76,15 @@ typedef struct cli_reply {
 
 typedef int (*build_fn)(cli_call *call, char **args);
 typedef int (*print_fn)(const json_t *js, int status);
+/* Commands whose successful reply is not JSON: they handle the bytes themselves. */
+typedef int (*save_fn)(const char *path, const ckv_sbuf *body);
 
 typedef struct cli_command {
     const char *name;
     int nargs;
     build_fn build;
     print_fn print;
+    save_fn save; /* non-NULL: a binary reply, and no causal context */
 } cli_command;
 
 /* ------------------------------------------------------------------ messages */
@@ -99,6 +104,9 @@ static void print_usage(FILE *out)
             "  shard ID             one line: ID KEY-COUNT REPLICA,REPLICA,...\n"
             "  view-change VIEW R   install VIEW (comma-separated ip:port list) with\n"
             "                       REPL_FACTOR R; prints one line per new shard as above\n"
+            "  backup FILE          write the node's data (its shard), consistent at one\n"
+            "                       instant, to FILE: a snapshot a DATA_DIR can start from\n"
+            "                       (sends CLUSTER_SECRET from the environment when set)\n"
             "\n"
             "options (anywhere; '--' ends them, e.g. for a value starting with '-'):\n"
             "  --node ADDR          node to ask, ip:port (env CAUSALKV_NODE, default " DEFAULT_NODE
@@ -499,14 +507,84 @@ static int print_view_change(const json_t *js, int status)
     return EXIT_OK;
 }
 
+static int build_backup(cli_call *call, char **args)
+{
+    (void)args;
+    call->method = EVHTTP_REQ_GET;
+    call->send_secret = true;
+    ckv_sbuf_adds(&call->path, "/kv-store/backup");
+    return EXIT_OK;
+}
+
+/* A backup is whole when every frame decodes, it starts with SNAPSHOT and ends with END
+ * counting its versions: the node answered 200, but a cut connection must not leave a
+ * file that looks like a backup. */
+static bool backup_is_whole(const ckv_sbuf *b, uint64_t *versions, uint64_t *epoch)
+{
+    if (b->len < CKV_JOURNAL_MAGIC_LEN ||
+        memcmp(b->data, CKV_JOURNAL_MAGIC, CKV_JOURNAL_MAGIC_LEN) != 0)
+        return false;
+    size_t off = CKV_JOURNAL_MAGIC_LEN;
+    bool first = true, ended = false;
+    *versions = 0;
+    while (off < b->len && !ended) {
+        ckv_jrec rec;
+        size_t used;
+        if (ckv_jrec_decode(b->data + off, b->len - off, &rec, &used) != CKV_JREC_OK)
+            return false;
+        if (first != (rec.type == CKV_JREC_SNAPSHOT))
+            return false;
+        if (rec.type == CKV_JREC_VERSION) {
+            ckv_version_unref(rec.version);
+            (*versions)++;
+        }
+        if (rec.type == CKV_JREC_EPOCH)
+            *epoch = rec.map.epoch;
+        ended = rec.type == CKV_JREC_END && rec.count == *versions;
+        first = false;
+        off += used;
+    }
+    return ended && off == b->len;
+}
+
+/* Written beside FILE, synced, then renamed: FILE is either the old one or the whole backup. */
+static int save_backup(const char *path, const ckv_sbuf *body)
+{
+    uint64_t versions = 0, epoch = 0;
+    if (!backup_is_whole(body, &versions, &epoch)) {
+        fprintf(stderr, PROG ": the backup that came back is not whole; nothing written\n");
+        return EXIT_UNAVAILABLE;
+    }
+    size_t n = strlen(path) + 8;
+    char *tmp = malloc(n);
+    if (tmp == NULL)
+        return EXIT_UNAVAILABLE;
+    snprintf(tmp, n, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, body->data, body->len) == (ssize_t)body->len && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    if (ok)
+        printf("backup of %llu versions (epoch %llu, %zu bytes) written to %s\n",
+               (unsigned long long)versions, (unsigned long long)epoch, body->len, path);
+    return ok ? EXIT_OK : EXIT_UNAVAILABLE;
+}
+
 static const cli_command commands[] = {
-    {"get", 1, build_get, print_get},
-    {"put", 2, build_put, print_put},
-    {"delete", 1, build_delete, print_delete},
-    {"count", 0, build_count, print_count},
-    {"shards", 0, build_shards, print_shards},
-    {"shard", 1, build_shard, print_shard},
-    {"view-change", 2, build_view_change, print_view_change},
+    {"get", 1, build_get, print_get, NULL},
+    {"put", 2, build_put, print_put, NULL},
+    {"delete", 1, build_delete, print_delete, NULL},
+    {"count", 0, build_count, print_count, NULL},
+    {"shards", 0, build_shards, print_shards, NULL},
+    {"shard", 1, build_shard, print_shard, NULL},
+    {"view-change", 2, build_view_change, print_view_change, NULL},
+    {"backup", 1, build_backup, NULL, save_backup},
 };
 
 static const cli_command *find_command(const char *name)
@@ -652,8 +730,9 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(r->base);
 }
 
-static struct evhttp_request *new_request(cli_reply *r, const char *host, const json_t *body)
+static struct evhttp_request *new_request(cli_reply *r, const char *host, const cli_call *call)
 {
+    const json_t *body = call->body;
     struct evhttp_request *req = evhttp_request_new(on_reply, r);
     if (req == NULL)
         return NULL;
@@ -662,6 +741,9 @@ static struct evhttp_request *new_request(cli_reply *r, const char *host, const 
     evhttp_add_header(h, "Host", host);
     evhttp_add_header(h, "Accept", "application/json");
     evhttp_add_header(h, "User-Agent", PROG "/" CKV_VERSION);
+    const char *secret = getenv("CLUSTER_SECRET");
+    if (call->send_secret && secret != NULL && secret[0] != '\0')
+        evhttp_add_header(h, "X-Ckv-Secret", secret);
     char *text = json_object_size(body) > 0 ? json_dumps(body, JSON_COMPACT) : NULL;
     if (text != NULL) {
         char len[32];
@@ -683,7 +765,7 @@ static void http_run(const cli_opts *o, const char *ip, unsigned short port, con
     struct evhttp_connection *conn =
         r->base != NULL ? evhttp_connection_base_new(r->base, NULL, ip, port) : NULL;
     struct event *deadline = r->base != NULL ? evtimer_new(r->base, on_deadline, r) : NULL;
-    struct evhttp_request *req = conn != NULL ? new_request(r, o->node, call->body) : NULL;
+    struct evhttp_request *req = conn != NULL ? new_request(r, o->node, call) : NULL;
     if (req != NULL && deadline != NULL) {
         evhttp_connection_set_timeout_tv(conn, &tv);
         evtimer_add(deadline, &tv);
@@ -760,7 +842,9 @@ static int report(const cli_opts *o, const cli_command *cmd, const cli_call *cal
                   const cli_reply *r)
 {
     int rc = exit_code(call, r->status);
-    if (o->json)
+    if (cmd->save != NULL && rc == EXIT_OK)
+        return cmd->save(o->args[1], &r->body);
+    if (o->json && cmd->save == NULL)
         print_json_body(r);
     if (rc == EXIT_NO_KEY)
         fprintf(stderr, PROG ": key does not exist: %s\n", o->args[1]);
@@ -819,7 +903,7 @@ static int run(const cli_opts *o)
     ckv_sbuf_init(&call.path);
     int rc = call.body != NULL ? cmd->build(&call, o->args + 1) : EXIT_UNAVAILABLE;
     char *ctx_path = NULL;
-    if (rc == EXIT_OK && !o->no_context) {
+    if (rc == EXIT_OK && !o->no_context && cmd->save == NULL) {
         ctx_path = o->context_path != NULL ? strdup(o->context_path) : default_context_path();
         if (ctx_path == NULL)
             fprintf(stderr, PROG ": warning: no home directory; causal context not kept\n");
