@@ -7,7 +7,7 @@
 # history (test/faults/checker.py). Prints a summary table; exits 1 on any failed verdict.
 #   SECONDS        seconds of faults per nemesis (default 60)
 #   NEMESIS        partition-one partition-shard halves client-cut kill pause slow
-#                  view-change cut-restart   (python3 test/faults/run.py --list)
+#                  view-change cut-restart kill-all   (python3 test/faults/run.py --list)
 #   CKV_FAULTS_OUT artifact directory (default /tmp/ckv-faults-<pid>)
 #   CKV_FAULTS_SEED seed (default: time-based; printed)
 # Needs root (ip netns, iptables). See test/faults/README.md.

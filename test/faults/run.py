@@ -49,7 +49,11 @@ NEMESES = {
     "slow": "node-to-node links delayed 60+-40 ms (NFQUEUE) and 10% loss (statistic)",
     "view-change": "add a shard, reorder, remove a shard, while clients write",
     "cut-restart": "one node cut off, kill -9, restarted empty while still cut, then healed",
+    "kill-all": "every node kill -9 at once, restarted with its DATA_DIR (FSYNC=always)",
 }
+# Nemeses whose nodes keep a journal: a restart brings the data back, so no acknowledged
+# write may be lost, however soon after its acknowledgement the node died.
+DURABLE = {"kill-all"}
 
 
 def find_binary():
@@ -171,9 +175,17 @@ def exempt_writes(ops, tl, topo):
 # --------------------------------------------------------------------------- nemeses
 
 
+def node_env(name, outdir, i):
+    """The environment of node i beyond NODE_ENV: a DATA_DIR of its own when durable."""
+    if name not in DURABLE:
+        return {}
+    return {"DATA_DIR": os.path.join(outdir, "data%d" % i), "FSYNC": "always"}
+
+
 class Nemesis:
-    def __init__(self, name, topo, tl, targets, rng, run_until):
+    def __init__(self, name, topo, tl, targets, rng, run_until, outdir=None):
         self.name, self.topo, self.tl, self.targets, self.rng = name, topo, tl, targets, rng
+        self.outdir = outdir
         self.run_until = run_until
         self.n = topo.n
         self.view = list(tl.states[-1]["view"])
@@ -207,8 +219,9 @@ class Nemesis:
         node = self.topo.nodes[i]
         if node.running():
             return
-        # a restarted node comes back empty with the view in force
-        self.topo.start_node(i, self.view, self.rf, NODE_ENV)
+        # a restarted node comes back with the view in force: empty, or with its journal
+        env = dict(NODE_ENV, **node_env(self.name, self.outdir, i))
+        self.topo.start_node(i, self.view, self.rf, env)
         self.tl.log("start", node=i)
         wait_listening(node, 15)
         self.down.discard(i)
@@ -291,6 +304,12 @@ class Nemesis:
             off += 1.0
         elif nm == "view-change":
             self.view_change()
+        elif nm == "kill-all":
+            for j in range(self.n):
+                self.kill(j)
+            self.wait(on / 4)
+            for j in range(self.n):
+                self.start(j)
         self.wait(off)
 
     def view_change(self):
@@ -471,7 +490,7 @@ def run_nemesis(name, seconds, outdir, binary, seed, nclients=8, nkeys=16):
         else:
             view = topo.addrs
             for i in range(n):
-                topo.start_node(i, view, 2)
+                topo.start_node(i, view, 2, node_env(name, outdir, i))
         topo.enter_client()
         for node in topo.nodes:
             if not wait_listening(node, 20):
@@ -537,7 +556,7 @@ def run_nemesis(name, seconds, outdir, binary, seed, nclients=8, nkeys=16):
                                        deadline=hard_deadline, cold_keys=cold, once=once))
         for c in clients:
             c.start()
-        nem = Nemesis(name, topo, tl, targets, rng, time.monotonic() + seconds)
+        nem = Nemesis(name, topo, tl, targets, rng, time.monotonic() + seconds, outdir)
         nem.wait(1.0)  # a fault-free start
         cycles = nem.run(seconds)
         heal_t = nem.heal()
@@ -568,7 +587,7 @@ def run_nemesis(name, seconds, outdir, binary, seed, nclients=8, nkeys=16):
                 crashes.append((node.addr, r[0], rec.now()))
         ops = rec.ops
         # ---- judge
-        exempt = exempt_writes(ops, tl, topo)
+        exempt = set() if name in DURABLE else exempt_writes(ops, tl, topo)
         causal, model = checker.check_causal(ops, exempt)
         ctxv = checker.check_contexts(ops)
         final = {}
