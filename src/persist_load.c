@@ -324,6 +324,13 @@ int ckv_persist_load(int dir_fd, const char *dir, bool load_truncated, ckv_repli
         while (first < count && segs[first] < next_segment)
             first++;
         remove_segments(dir_fd, segs, 0, first);
+        /* the history goes on from where the snapshot (or nothing) left it */
+        if (first < count && segs[first] != next_segment && !load_truncated) {
+            set_err(err, errlen, "journal segment %llu is missing (the oldest kept is %llu)",
+                    (unsigned long long)next_segment, (unsigned long long)segs[first]);
+            free(segs);
+            return CKV_ERROR;
+        }
         out->first_segment = first < count ? segs[first] : next_segment;
         out->last_segment = next_segment;
         rc = replay_segments(dir_fd, segs, count, first, load_truncated, r, out, err, errlen);

@@ -178,20 +178,53 @@ class Durable(CkvTestCase):
         data[pos] ^= 0x01
         with open(seg, "wb") as f:
             f.write(bytes(data))
-        node = c.nodes[0]
-        node.start()
-        rc = node.proc.wait(timeout=10)
-        node.expected_exit = True
-        self.assertNotEqual(rc, 0, "started on a damaged journal")
-        log = read(node.log_path)
-        self.assertIn(os.path.basename(seg), log)
-        self.assertIn("DATA_LOAD_TRUNCATED=yes", log)
-        node.env["DATA_LOAD_TRUNCATED"] = "yes"
+        self.assertRefusesToStart(c, os.path.basename(seg), "DATA_LOAD_TRUNCATED=yes")
+        c.nodes[0].env["DATA_LOAD_TRUNCATED"] = "yes"
         c.start_node(0)
         self.wait_healthy()
         present = [kv_get(a, "k%03d" % i)[0] == 200 for i in range(40)]
         self.assertEqual(present, [True] * 20 + [False] * 20,
                          "not the writes before the damage (a prefix)")
+        self.assertAlive()
+
+    def assertRefusesToStart(self, c, *words):
+        node = c.nodes[0]
+        node.start()
+        rc = node.proc.wait(timeout=10)
+        node.expected_exit = True
+        self.assertNotEqual(rc, 0, "started on a damaged DATA_DIR")
+        log = read(node.log_path)
+        for w in words:
+            self.assertIn(w, log)
+
+    def test_3b_damaged_snapshot_and_missing_segment(self):
+        c = self.start(1, 1, env={"SNAPSHOT_MIN_BYTES": 4096})
+        a = c.addrs[0]
+        d = c.nodes[0].env["DATA_DIR"]
+        for i in range(100):
+            self.assertEqual(kv_put(a, "m%03d" % i, "x" * 100)[0], 201)
+        poll(lambda: metric(a, "causalkv_snapshots_total") >= 1, 10, msg="a snapshot")
+        for i in range(100, 140):  # a few more segments' worth after the snapshot
+            self.assertEqual(kv_put(a, "m%03d" % i, "x" * 100)[0], 201)
+        self.assertEqual(c.stop(0), 0)
+        snap = os.path.join(d, "snapshot.ckv")
+        with open(snap, "rb") as f:
+            good = f.read()
+        with open(snap, "wb") as f:
+            f.write(good[:len(good) // 2])
+        self.assertRefusesToStart(c, "snapshot.ckv is damaged")
+        with open(snap, "wb") as f:
+            f.write(good)
+        # the segment after the snapshot gone (renamed one further): history has a hole
+        seg = segments(d)[0]
+        n = int(seg[len("journal-"):-len(".ckv")])
+        later = os.path.join(d, "journal-%08d.ckv" % (n + 1))
+        os.rename(os.path.join(d, seg), later)
+        self.assertRefusesToStart(c, "journal segment %d is missing" % n)
+        os.rename(later, os.path.join(d, seg))
+        c.start_node(0)
+        self.wait_healthy()
+        self.assertHas([a], {"m%03d" % i: "x" * 100 for i in range(140)}, "put back whole")
         self.assertAlive()
 
     # 4
