@@ -64,6 +64,12 @@ void ckv_replica_normalise(const ckv_replica *r, ckv_context *ctx)
     }
 }
 
+/* The context holds no history to be placed after, or says how late its history is. */
+static bool tracks_lamport(const ckv_context *ctx)
+{
+    return ctx->has_lamport || ckv_vclock_is_zero(&ctx->clock);
+}
+
 bool ckv_replica_ready(const ckv_replica *r, const ckv_context *ctx, ckv_op op)
 {
     if (r->self < 0 || !r->view_confirmed || !r->has_base || r->bootstrapping)
@@ -72,18 +78,25 @@ bool ckv_replica_ready(const ckv_replica *r, const ckv_context *ctx, ckv_op op)
         return false;
     if (ctx->epoch != r->map.epoch)
         return false; /* newer: a view change not committed here yet */
+    if (op != CKV_OP_GET && tracks_lamport(ctx))
+        return true; /* its Lamport time will be above everything it depends on */
     uint32_t first = ckv_shard_map_first_replica(&r->map, r->shard);
     return ckv_vclock_covers(&r->clock, &ctx->clock, first, r->map.rf);
 }
 
-/* The reader (or writer) is bound to the version's write and all it depended on. */
-static void merge_version(ckv_vclock *c, const ckv_version *v)
+/* The reader (or writer) is bound to the version's write and all it depended on; a
+ * version's Lamport time is above that of everything it depended on, so the context's
+ * Lamport time stays above its whole history. */
+static void merge_version(ckv_context *ctx, const ckv_version *v)
 {
     if (v == NULL)
         return;
+    ckv_vclock *c = &ctx->clock;
     if (v->origin != CKV_ORIGIN_BASE && v->origin < c->n && c->c[v->origin] < v->seq)
         c->c[v->origin] = v->seq;
     ckv_vclock_merge_deps(c, v->deps);
+    if (ctx->lamport < v->lamport)
+        ctx->lamport = v->lamport;
 }
 
 static void journal_version(const ckv_replica *r, const ckv_version *v, bool advances)
@@ -103,13 +116,17 @@ int ckv_replica_write(ckv_replica *r, const char *key, size_t klen, const char *
     bool live = cur != NULL && !cur->tombstone;
     if (replaced != NULL)
         *replaced = live;
+    bool tracked = tracks_lamport(ctx);
     if (tombstone && !live) {
-        merge_version(&ctx->clock, cur);
+        merge_version(ctx, cur);
+        ctx->has_lamport = tracked;
         return CKV_DECLINED;
     }
     uint32_t self = (uint32_t)r->self;
     uint64_t seq = r->clock.c[self] + 1;
     uint64_t above = cur != NULL && cur->lamport > r->lamport ? cur->lamport : r->lamport;
+    if (tracked && ctx->lamport > above)
+        above = ctx->lamport; /* after every write the writer has seen, here or not */
     ckv_deps *deps = ckv_deps_new(&ctx->clock);
     if (deps == NULL && !ckv_vclock_is_zero(&ctx->clock))
         return CKV_NOMEM;
@@ -128,6 +145,9 @@ int ckv_replica_write(ckv_replica *r, const char *key, size_t klen, const char *
         journal_version(r, v, true);
         if (ctx->clock.c[self] < seq)
             ctx->clock.c[self] = seq;
+        if (ctx->lamport < above + 1)
+            ctx->lamport = above + 1;
+        ctx->has_lamport = tracked;
         if (out != NULL)
             *out = v; /* the store holds it */
     }
@@ -139,7 +159,9 @@ const ckv_version *ckv_replica_read(const ckv_replica *r, const char *key, size_
                                     ckv_context *ctx)
 {
     const ckv_version *v = ckv_store_get(r->store, key, klen);
-    merge_version(&ctx->clock, v);
+    bool tracked = tracks_lamport(ctx);
+    merge_version(ctx, v);
+    ctx->has_lamport = tracked;
     return v;
 }
 

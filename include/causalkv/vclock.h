@@ -35,6 +35,12 @@ bool ckv_vclock_is_zero(const ckv_vclock *v);
 typedef struct ckv_context {
     uint64_t epoch;   /* epoch the clock belongs to */
     ckv_vclock clock; /* n = the view size of the map it was parsed against */
+    /* The highest Lamport time of any write the client's history holds, when tracked
+     * (has_lamport): a write may then run before its dependencies arrive, since a Lamport
+     * time above this one still puts it after all of them. Contexts without it (from
+     * older nodes) wait for their dependencies, as before. */
+    uint64_t lamport;
+    bool has_lamport;
 } ckv_context;
 
 typedef struct ckv_deps {

@@ -621,6 +621,143 @@ static void test_replay_refuses_what_does_not_fit(void **state)
     ckv_replica_free(&r);
 }
 
+/* ---- writes that do not wait for their dependencies -------------------------------- */
+
+/* A context that says how late its history is lets a write run at a replica that lacks
+ * part of that history (a partition): its Lamport time goes above the history's, so on
+ * every replica, whatever the arrival order, it wins over the earlier write it followed.
+ * Reads still wait. */
+static void test_tracked_write_runs_before_its_dependencies(void **state)
+{
+    (void)state;
+    ckv_replica a, b;
+    open_replica(&a, A);
+    open_replica(&b, B);
+    ckv_context ctx = empty_ctx(&a);
+    assert_true(ckv_replica_ready(&a, &ctx, CKV_OP_PUT)); /* a fresh client */
+    const ckv_version *w1;
+    put(&a, "k", "first", &ctx, &w1);
+    ckv_version *first = ckv_version_ref((ckv_version *)w1);
+    assert_true(ctx.has_lamport);
+    assert_int_equal(ctx.lamport, first->lamport);
+    /* b never got "first": the client moves there */
+    assert_false(ckv_replica_ready(&b, &ctx, CKV_OP_GET));
+    assert_true(ckv_replica_ready(&b, &ctx, CKV_OP_PUT));
+    assert_true(ckv_replica_ready(&b, &ctx, CKV_OP_DELETE));
+    const ckv_version *w2;
+    put(&b, "k", "second", &ctx, &w2);
+    ckv_version *second = ckv_version_ref((ckv_version *)w2);
+    assert_true(second->lamport > first->lamport);
+    assert_int_equal(ctx.lamport, second->lamport);
+    assert_int_equal(second->deps->c[0], 1); /* it depends on "first" */
+    /* both arrival orders: b receives "first" after its own write; a receives "second" */
+    assert_int_equal(ckv_replica_apply_push(&b, 0, first), CKV_PUSH_APPLIED);
+    assert_int_equal(ckv_replica_apply_push(&a, 1, second), CKV_PUSH_APPLIED);
+    assert_string_equal(value_of(&a, "k"), "second");
+    assert_string_equal(value_of(&b, "k"), "second");
+    /* a later write at a, seeing only its own history, still comes after "second" */
+    ckv_context c2 = ctx;
+    put(&a, "k", "third", &c2, NULL);
+    assert_true(c2.lamport > second->lamport);
+    ckv_version_unref(first);
+    ckv_version_unref(second);
+    ckv_replica_free(&a);
+    ckv_replica_free(&b);
+}
+
+/* A context from a node that does not track Lamport times (non-empty, no lamport) waits
+ * for its dependencies, as before, and its replies stay that way. */
+static void test_untracked_context_waits(void **state)
+{
+    (void)state;
+    ckv_replica b;
+    open_replica(&b, B);
+    ckv_context old = empty_ctx(&b);
+    old.clock.c[0] = 1; /* A's first write, unknown here */
+    assert_false(ckv_replica_ready(&b, &old, CKV_OP_PUT));
+    b.clock.c[0] = 1; /* it arrived */
+    assert_true(ckv_replica_ready(&b, &old, CKV_OP_PUT));
+    put(&b, "k", "v", &old, NULL);
+    assert_false(old.has_lamport);
+    ckv_replica_free(&b);
+}
+
+/* Reading binds the reader to the version's Lamport time too; deleting nothing binds it
+ * like a read. */
+static void test_reads_carry_the_lamport_time(void **state)
+{
+    (void)state;
+    ckv_replica a;
+    open_replica(&a, A);
+    ckv_version *v = ckv_version_new("k", 1, "v", 1, false, 1, 1, 77, NULL);
+    assert_true(ckv_replica_apply(&a, v));
+    ckv_context ctx = empty_ctx(&a);
+    ckv_replica_read(&a, "k", 1, &ctx);
+    assert_true(ctx.has_lamport);
+    assert_int_equal(ctx.lamport, 77);
+    ckv_context del = empty_ctx(&a);
+    ckv_version *t = ckv_version_new("gone", 4, NULL, 0, true, 1, 2, 90, NULL);
+    assert_true(ckv_replica_apply(&a, t));
+    assert_int_equal(ckv_replica_write(&a, "gone", 4, NULL, 0, true, &del, NULL, NULL),
+                     CKV_DECLINED);
+    assert_int_equal(del.lamport, 90);
+    assert_true(del.has_lamport);
+    ckv_version_unref(v);
+    ckv_version_unref(t);
+    ckv_replica_free(&a);
+}
+
+/* Every arrival order of a history with writes that ran before their dependencies:
+ * s1 writes "1" at A, then "2" at B (which lacks "1"), then "3" at B; s2, who saw only
+ * "1", writes "x" at A. Each of the 24 orders gives the same state, and s1's last write,
+ * causally after everything but "x" (concurrent, lower Lamport time), is the value. */
+static void test_arrival_orders_with_writes_ahead_of_dependencies(void **state)
+{
+    (void)state;
+    ckv_replica a, b;
+    open_replica(&a, A);
+    open_replica(&b, B);
+    const ckv_version *w[4];
+    ckv_context s1 = empty_ctx(&a), s2;
+    put(&a, "k", "1", &s1, &w[0]);
+    s2 = empty_ctx(&a);
+    ckv_replica_read(&a, "k", 1, &s2);
+    put(&b, "k", "2", &s1, &w[1]);
+    put(&b, "k", "3", &s1, &w[2]);
+    put(&a, "k", "x", &s2, &w[3]);
+    ckv_version *vs[4];
+    for (int i = 0; i < 4; i++)
+        vs[i] = ckv_version_ref((ckv_version *)w[i]);
+    int perm[4] = {0, 1, 2, 3}, cnt[4] = {0}, orders = 0;
+    for (int i = 0;;) {
+        ckv_replica r;
+        open_replica(&r, D);
+        for (int round = 0; round < 2; round++)
+            for (int k = 0; k < 4; k++)
+                ckv_replica_apply(&r, vs[perm[k]]);
+        assert_string_equal(value_of(&r, "k"), "3");
+        ckv_replica_free(&r);
+        orders++;
+        while (i < 4 && cnt[i] >= i) {
+            cnt[i] = 0;
+            i++;
+        }
+        if (i >= 4)
+            break;
+        int swap = i % 2 == 0 ? 0 : cnt[i];
+        int tmp = perm[swap];
+        perm[swap] = perm[i];
+        perm[i] = tmp;
+        cnt[i]++;
+        i = 1;
+    }
+    assert_int_equal(orders, 24);
+    for (int i = 0; i < 4; i++)
+        ckv_version_unref(vs[i]);
+    ckv_replica_free(&a);
+    ckv_replica_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -638,6 +775,10 @@ int main(void)
         cmocka_unit_test(test_adopt_view),
         cmocka_unit_test(test_journal_replay_gives_the_same_state),
         cmocka_unit_test(test_replay_refuses_what_does_not_fit),
+        cmocka_unit_test(test_tracked_write_runs_before_its_dependencies),
+        cmocka_unit_test(test_untracked_context_waits),
+        cmocka_unit_test(test_reads_carry_the_lamport_time),
+        cmocka_unit_test(test_arrival_orders_with_writes_ahead_of_dependencies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
