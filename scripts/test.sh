@@ -10,7 +10,8 @@ set -euo pipefail
 # python3-yaml: the compose file's structural check (test_ops.py) when Docker is absent;
 # luajit: test_shard_hash.py runs bench/common.lua's shard hash (wrk's Lua is LuaJIT);
 # clang-format, shellcheck: scripts/lint.sh
-ckv_install_deps python3-yaml luajit clang-format shellcheck
+# chromium: test_dashboard.py drives the dashboard in headless Chromium (DevTools protocol)
+ckv_install_deps python3-yaml luajit clang-format shellcheck chromium
 # iproute2, iptables: test_netns_edges.py and the fault stage (both need root)
 if ((EUID == 0)); then ckv_install_deps iproute2 iptables; fi
 build="$CKV_ROOT/build-test"

@@ -44,6 +44,7 @@ static int parse_secret(const struct cfg_var *, const char *, ckv_config *, char
 static int parse_data_dir(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 static int parse_fsync(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 static int parse_yes_no(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
+static int parse_cors(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 
 #define TEXT_VAR(name, def_text, parse, help)                                                      \
     {                                                                                              \
@@ -102,6 +103,8 @@ static const struct cfg_var vars[] = {
              "yes: start from a damaged journal, dropping the damaged record and all after it"),
     U32_VAR("SNAPSHOT_MIN_BYTES", snapshot_min_bytes, 64 * MiB, 4096, NO_MAX,
             "journal bytes after which a snapshot folds it (also once it outgrows the snapshot)"),
+    TEXT_VAR("CORS_ORIGINS", "none (only the nodes' own dashboards)", parse_cors,
+             "comma-separated web origins (http://host:port) whose pages may call the API, or *"),
 };
 #define VAR_COUNT (sizeof(vars) / sizeof(vars[0]))
 
@@ -344,6 +347,17 @@ static int parse_yes_no(const struct cfg_var *var, const char *value, ckv_config
     return CKV_OK;
 }
 
+static int parse_cors(const struct cfg_var *var, const char *value, ckv_config *cfg, char *err,
+                      size_t errlen)
+{
+    char why[160];
+    if (ckv_cors_parse(value, &cfg->cors, why, sizeof(why)) != CKV_OK) {
+        set_err(err, errlen, "%s: %s", var->name, why);
+        return CKV_ERROR;
+    }
+    return CKV_OK;
+}
+
 /* Rules that involve more than one variable; run once every row is read. */
 static int check_cross(const ckv_config *cfg, char *err, size_t errlen)
 {
@@ -456,4 +470,7 @@ void ckv_config_describe(const ckv_config *cfg, char *buf, size_t len)
                ckv_fsync_mode_name(cfg->fsync_mode), cfg->load_truncated ? "yes" : "no");
     else
         append(buf, len, &pos, " DATA_DIR=unset (in memory)");
+    append(buf, len, &pos, " CORS_ORIGINS=%s", cfg->cors.any ? "*" : cfg->cors.n ? "" : "none");
+    for (uint32_t i = 0; i < cfg->cors.n; i++)
+        append(buf, len, &pos, "%s%s", i ? "," : "", cfg->cors.origins[i]);
 }

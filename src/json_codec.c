@@ -38,10 +38,12 @@ static int parse_context_clock(const json_t *clock, const ckv_shard_map *map, ck
     return CKV_OK;
 }
 
-static int parse_context(const json_t *j, const ckv_shard_map *map, ckv_context *ctx)
+int ckv_json_context_decode(const json_t *j, const ckv_shard_map *map, ckv_context *ctx)
 {
     ctx->epoch = map->epoch;
     ckv_vclock_init(&ctx->clock, map->view.n);
+    ctx->lamport = 0;
+    ctx->has_lamport = false;
     /* null and "" are what older clients send before they have a context */
     if (j == NULL || json_is_null(j) || (json_is_string(j) && json_string_length(j) == 0))
         return CKV_OK;
@@ -79,7 +81,7 @@ int ckv_client_body_parse(const char *buf, size_t len, const ckv_shard_map *map,
     } else if (value != NULL && !json_is_null(value)) {
         return CKV_ERROR;
     }
-    return parse_context(json_object_get(root, "causal-context"), map, &out->ctx);
+    return ckv_json_context_decode(json_object_get(root, "causal-context"), map, &out->ctx);
 }
 
 void ckv_client_body_free(ckv_client_body *b)
@@ -184,8 +186,13 @@ int ckv_client_view_change_parse(const char *buf, size_t len, const ckv_shard_ma
 void ckv_json_add_context(ckv_sbuf *b, bool lead_comma, const ckv_shard_map *map,
                           const ckv_context *ctx)
 {
-    ckv_sbuf_adds(b, lead_comma ? ",\"causal-context\":{\"epoch\":"
-                                : "\"causal-context\":{\"epoch\":");
+    ckv_sbuf_adds(b, lead_comma ? ",\"causal-context\":" : "\"causal-context\":");
+    ckv_json_add_context_value(b, map, ctx);
+}
+
+void ckv_json_add_context_value(ckv_sbuf *b, const ckv_shard_map *map, const ckv_context *ctx)
+{
+    ckv_sbuf_adds(b, "{\"epoch\":");
     ckv_sbuf_add_u64(b, ctx->epoch);
     ckv_sbuf_adds(b, ",\"clock\":{");
     bool first = true;

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "causalkv/shard_map.h"
 #include "causalkv/store.h"
 #include "causalkv/vclock.h"
 #include "causalkv/view.h"
@@ -18,6 +19,10 @@
  * names the problem (empty view, bad member, duplicates, rf < 1, n % rf != 0, too many). */
 int ckv_view_change_body_parse(const json_t *root, ckv_view *view, long *rf, char *err,
                                size_t errlen);
+
+/* A "causal-context" value (j NULL when absent) against map, by the rules of
+ * ckv_client_body_parse: null and "" are empty, a missing epoch is the map's. */
+int ckv_json_context_decode(const json_t *j, const ckv_shard_map *map, ckv_context *ctx);
 
 /* Clock as a JSON array of n counters; decode checks the length equals n. */
 void ckv_json_add_clock_array(ckv_sbuf *b, const ckv_vclock *c);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "causalkv/ctx_header.h"
 #include "causalkv/log.h"
 
 /* the request line is bounded by MAX_HEADER_BYTES, so a decoded key is too */
@@ -24,11 +25,16 @@ static int parse_client_body(ckv_node *n, ckv_req *req, ckv_client_body *b)
         ckv_reply_error(req, 413, "Request body is too large", &n->r.map, &empty);
         return CKV_ERROR;
     }
-    if (ckv_client_body_parse(body, len, &n->r.map, b) != CKV_OK) {
+    ckv_context header;
+    int hrc = ckv_req_header_context(req, &n->r.map, &header);
+    /* a bad header is refused exactly like a bad body: it is the same context */
+    if (ckv_client_body_parse(body, len, &n->r.map, b) != CKV_OK || hrc == CKV_ERROR) {
         ckv_client_body_free(b);
         ckv_reply_error(req, 400, "Failed to parse request body", &n->r.map, &empty);
         return CKV_ERROR;
     }
+    if (hrc == CKV_OK)
+        ckv_context_join(&b->ctx, &header);
     return CKV_OK;
 }
 
@@ -191,12 +197,39 @@ static bool is_forwarded(const ckv_req *req)
     return ckv_req_header(req, CKV_HDR_FORWARDED) != NULL;
 }
 
+/* The proxy forwards the body, not the headers: a context sent in X-Causal-Context
+ * moves into the body first, or the owner would serve the request without it. CKV_ERROR
+ * when it has answered (a bad header: 400, as the owner would say of a bad body). */
+static int fold_header_context(ckv_node *n, ckv_req *req)
+{
+    const char *h = ckv_req_header(req, CKV_CTX_HEADER);
+    if (h == NULL)
+        return CKV_OK;
+    size_t len;
+    const char *body = ckv_req_body(req, &len);
+    ckv_sbuf folded;
+    ckv_sbuf_init(&folded);
+    int rc = ckv_ctx_header_fold(body, len, h, strlen(h), n->r.map.epoch, &folded);
+    if (rc == CKV_OK)
+        rc = ckv_req_set_body(req, &folded) == CKV_OK ? CKV_OK : CKV_NOMEM;
+    else
+        ckv_sbuf_free(&folded);
+    if (rc == CKV_OK || rc == CKV_DECLINED) /* declined: the owner refuses the body itself */
+        return CKV_OK;
+    if (rc == CKV_ERROR)
+        ckv_node_reply_error(n, req, 400, "Failed to parse request body");
+    else
+        ckv_node_reply_error(n, req, 500, "Out of memory");
+    return CKV_ERROR;
+}
+
 /* Forwards to another shard, except a request that was already forwarded once: views
  * disagree (a change in progress), and a second hop could loop. */
 static void forward_or_refuse(ckv_node *n, ckv_req *req, uint32_t shard)
 {
     if (!is_forwarded(req)) {
-        ckv_proxy_forward(n, req, shard);
+        if (fold_header_context(n, req) == CKV_OK)
+            ckv_proxy_forward(n, req, shard);
         return;
     }
     ckv_context ctx;

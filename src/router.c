@@ -1,18 +1,23 @@
 /* router.c — every request enters here (ckv_http_gencb) and is routed by one table:
  * method, path, endpoint (for metrics) and who may call it, like a command table. A
- * request that waits runs through dispatch again when it is woken. */
+ * request that waits runs through dispatch again when it is woken. CORS is decided here
+ * too, once per request: a preflight of an allowed origin is answered at once, and the
+ * replies to an allowed origin say so. */
 #include "router.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "backup_api.h"
+#include "dashboard_api.h"
 #include "internal_api.h"
 #include "kv_api.h"
 #include "membership.h"
 #include "status_api.h"
 #include "vc_coordinator.h"
 #include "vc_participant.h"
+
+#include "causalkv/ctx_header.h"
 
 #define KEYS_PREFIX "/kv-store/keys"
 #define SHARDS_PREFIX "/kv-store/shards/"
@@ -109,6 +114,17 @@ static void run_health(ckv_node *n, ckv_req *req, const char *rest, size_t len)
     ckv_health_serve(n, req);
 }
 
+static void run_status(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    (void)rest, (void)len;
+    ckv_status_serve(n, req);
+}
+
+static void run_dashboard(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    ckv_dashboard_serve(n, req, rest, len);
+}
+
 static void run_not_found(ckv_node *n, ckv_req *req, const char *rest, size_t len)
 {
     (void)rest, (void)len;
@@ -141,6 +157,9 @@ static const route routes[] = {
     {"/kv-store/backup", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_NODES, run_backup},
     {"/metrics", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_CLIENT, run_metrics},
     {"/healthz", false, ~0u, NULL, CKV_EP_OTHER, ROUTE_CLIENT, run_health},
+    {"/kv-store/status", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_CLIENT, run_status},
+    {"/dashboard", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_CLIENT, run_dashboard},
+    {"/dashboard/", true, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_CLIENT, run_dashboard},
 };
 
 static const route *route_of(const char *uri, size_t len, size_t *rest)
@@ -184,6 +203,82 @@ static void dispatch(ckv_req *req, void *arg)
     rt->run(n, req, uri + rest, len - rest);
 }
 
+/* The client API's replies carry a causal context: they repeat it in the header form. */
+static bool carries_context(enum ckv_endpoint ep)
+{
+    return ep == CKV_EP_KEYS || ep == CKV_EP_KEY_COUNT || ep == CKV_EP_SHARDS ||
+           ep == CKV_EP_SHARD || ep == CKV_EP_VIEW_CHANGE;
+}
+
+#define CORS_ALLOW_HEADERS "Content-Type, " CKV_CTX_HEADER
+#define CORS_MAX_AGE "600"
+
+static bool is_preflight(const ckv_req *req)
+{
+    return ckv_req_method(req) == EVHTTP_REQ_OPTIONS &&
+           ckv_req_header(req, "Access-Control-Request-Method") != NULL;
+}
+
+/* CORS for the client routes. A browser's preflight (OPTIONS with an Origin and
+ * Access-Control-Request-Method) is answered here: 204 with what the route allows for an
+ * allowed origin, 403 for another. Other requests of an allowed origin get the headers
+ * that let the page read the reply and its X-Causal-Context. True when answered. */
+static bool cors(ckv_node *n, ckv_req *req, const route *rt)
+{
+    const char *origin = ckv_req_header(req, "Origin");
+    if (origin == NULL || rt == NULL || rt->access != ROUTE_CLIENT)
+        return false;
+    bool allowed =
+        ckv_cors_allows(&n->cfg.cors, &n->r.map.view, n->cfg.address, origin, strlen(origin));
+    if (allowed) {
+        ckv_req_add_header(req, "Access-Control-Allow-Origin", origin);
+        ckv_req_add_header(req, "Vary", "Origin");
+    }
+    if (!is_preflight(req)) {
+        if (allowed)
+            ckv_req_add_header(req, "Access-Control-Expose-Headers", CKV_CTX_HEADER);
+        return false;
+    }
+    if (!allowed) {
+        ckv_node_reply_error(n, req, 403, "Origin not allowed");
+        return true;
+    }
+    ckv_req_add_header(req, "Access-Control-Allow-Methods", rt->allow != NULL ? rt->allow : "GET");
+    ckv_req_add_header(req, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+    ckv_req_add_header(req, "Access-Control-Max-Age", CORS_MAX_AGE);
+    ckv_reply_empty(req, 204);
+    return true;
+}
+
+/* A malformed X-Causal-Context is refused like a malformed body, on every endpoint that
+ * takes a context (the view change too, whose handler reads only the body). */
+static bool bad_context_header(ckv_node *n, ckv_req *req)
+{
+    ckv_context ignored;
+    if (ckv_req_header_context(req, &n->r.map, &ignored) != CKV_ERROR)
+        return false;
+    ckv_node_reply_error(n, req, 400, "Failed to parse request body");
+    return true;
+}
+
+/* What is decided once per request, before the first dispatch: whether it is a CORS
+ * preflight (then answered), whether its reply repeats the context in a header, and
+ * whether that header is valid. True when the request was answered. */
+static bool prepare(ckv_node *n, ckv_req *req)
+{
+    const char *uri = ckv_req_uri(req);
+    const char *q = strchr(uri, '?');
+    size_t len = q != NULL ? (size_t)(q - uri) : strlen(uri), rest = 0;
+    const route *rt = route_of(uri, len, &rest);
+    if (rt != NULL) {
+        req->endpoint = rt->endpoint;
+        req->context_header = carries_context(rt->endpoint);
+    }
+    if (cors(n, req, rt))
+        return true;
+    return req->context_header && bad_context_header(n, req);
+}
+
 void ckv_http_gencb(struct evhttp_request *ev, void *arg)
 {
     ckv_node *n = arg;
@@ -201,5 +296,6 @@ void ckv_http_gencb(struct evhttp_request *ev, void *arg)
         ckv_reply_error(req, 503, "Too many connections", &n->r.map, &ctx);
         return;
     }
-    dispatch(req, n);
+    if (!prepare(n, req))
+        dispatch(req, n);
 }

@@ -1,4 +1,5 @@
-/* status_api.c — the Prometheus text of /metrics, and /healthz. */
+/* status_api.c — the Prometheus text of /metrics, /healthz, and /kv-store/status: one
+ * node's compact JSON view of itself, which the dashboard polls on every node. */
 #include "status_api.h"
 
 #include <event2/buffer.h>
@@ -185,4 +186,138 @@ void ckv_health_serve(ckv_node *n, ckv_req *req)
     ckv_sbuf_adds(&b, n->r.counter_pending ? "true" : "false");
     ckv_sbuf_addc(&b, '}');
     ckv_reply(req, serving ? 200 : 503, &b);
+}
+
+/* Own writes the peer at view index p has not acknowledged (0 when the table describes
+ * another map: replication starts it again at a view change). */
+static uint64_t replication_lag(const ckv_node *n, uint32_t p)
+{
+    uint64_t last = ckv_wlog_last_seq(n->r.wlog);
+    uint64_t acked = n->repl_map_gen == n->r.map_gen ? n->repl[p].acked : 0;
+    return last > acked ? last - acked : 0;
+}
+
+/* One word for what the node can do now; /healthz gives the gates one by one. */
+static const char *node_state_name(const ckv_node *n)
+{
+    if (n->shutting_down)
+        return "stopping";
+    if (n->r.self < 0)
+        return "standby";
+    if (!n->r.view_confirmed)
+        return "confirming-view";
+    if (n->r.bootstrapping || !n->r.has_base || n->r.counter_pending)
+        return "catching-up";
+    if (n->r.writes_paused)
+        return "view-change";
+    return "up";
+}
+
+static void add_lag(ckv_sbuf *b, const ckv_node *n)
+{
+    ckv_sbuf_adds(b, ",\"lag\":{");
+    if (n->r.self >= 0) {
+        uint32_t first = ckv_shard_map_first_replica(&n->r.map, n->r.shard);
+        bool comma = false;
+        for (uint32_t p = first; p < first + n->r.map.rf; p++) {
+            if (p == (uint32_t)n->r.self)
+                continue;
+            if (comma)
+                ckv_sbuf_addc(b, ',');
+            comma = true;
+            const char *a = n->r.map.view.addrs[p];
+            ckv_sbuf_add_json_str(b, a, strlen(a));
+            ckv_sbuf_addc(b, ':');
+            ckv_sbuf_add_u64(b, replication_lag(n, p));
+        }
+    }
+    ckv_sbuf_addc(b, '}');
+}
+
+static bool client_endpoint(int ep)
+{
+    return ep != CKV_EP_INTERNAL && ep != CKV_EP_OTHER; /* not peers, not monitoring */
+}
+
+/* Latency of client requests as a histogram; q-quantile in ms interpolated inside its
+ * bucket as Prometheus' histogram_quantile does (the last finite bound when in +Inf). */
+static double quantile_ms(const uint64_t *bucket, uint64_t total, double q)
+{
+    if (total == 0)
+        return 0;
+    double rank = q * (double)total, lo = 0, cum = 0;
+    for (int i = 0; i < CKV_LATENCY_BUCKETS; i++) {
+        double hi = ckv_latency_bounds[i] * 1000;
+        if (cum + (double)bucket[i] >= rank && bucket[i] > 0)
+            return lo + (hi - lo) * (rank - cum) / (double)bucket[i];
+        cum += (double)bucket[i];
+        lo = hi;
+    }
+    return lo;
+}
+
+static void add_requests_json(ckv_sbuf *b, const ckv_metrics *m)
+{
+    uint64_t bucket[CKV_LATENCY_BUCKETS + 1] = {0}, total = 0, errors = 0;
+    for (int ep = 0; ep < CKV_EP_COUNT; ep++) {
+        if (!client_endpoint(ep))
+            continue;
+        for (int i = 0; i <= CKV_LATENCY_BUCKETS; i++)
+            bucket[i] += m->latency_bucket[ep][i];
+        for (int cls = 1; cls <= 5; cls++)
+            total += m->requests[ep][cls];
+        errors += m->requests[ep][5];
+    }
+    ckv_sbuf_adds(b, ",\"requests\":");
+    ckv_sbuf_add_u64(b, total);
+    ckv_sbuf_adds(b, ",\"errors-5xx\":");
+    ckv_sbuf_add_u64(b, errors);
+    char p99[32];
+    snprintf(p99, sizeof(p99), ",\"p99-ms\":%.3f", quantile_ms(bucket, total, 0.99));
+    ckv_sbuf_adds(b, p99);
+    ckv_sbuf_adds(b, ",\"latency-buckets\":[");
+    for (int i = 0; i <= CKV_LATENCY_BUCKETS; i++) {
+        if (i > 0)
+            ckv_sbuf_addc(b, ',');
+        ckv_sbuf_add_u64(b, bucket[i]);
+    }
+    ckv_sbuf_adds(b, "],\"latency-bounds-ms\":[");
+    for (int i = 0; i < CKV_LATENCY_BUCKETS; i++) {
+        char bound[24];
+        snprintf(bound, sizeof(bound), "%s%g", i > 0 ? "," : "", ckv_latency_bounds[i] * 1000);
+        ckv_sbuf_adds(b, bound);
+    }
+    ckv_sbuf_addc(b, ']');
+}
+
+void ckv_status_serve(ckv_node *n, ckv_req *req)
+{
+    const char *state = node_state_name(n);
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, "{\"address\":");
+    ckv_sbuf_add_json_str(&b, n->cfg.address, strlen(n->cfg.address));
+    ckv_sbuf_adds(&b, ",\"state\":");
+    ckv_sbuf_add_json_str(&b, state, strlen(state));
+    ckv_sbuf_adds(&b, ",\"epoch\":");
+    ckv_sbuf_add_u64(&b, n->r.map.epoch);
+    ckv_sbuf_adds(&b, ",\"view\":");
+    ckv_json_add_view(&b, &n->r.map.view);
+    ckv_sbuf_adds(&b, ",\"repl-factor\":");
+    ckv_sbuf_add_u64(&b, n->r.map.rf);
+    ckv_sbuf_adds(&b, ",\"shard-id\":");
+    ckv_sbuf_add_u64(&b, n->r.self >= 0 ? n->r.shard : 0);
+    ckv_sbuf_adds(&b, ",\"key-count\":");
+    ckv_sbuf_add_u64(&b, n->r.self >= 0 ? ckv_store_live_count(n->r.store) : 0);
+    ckv_sbuf_adds(&b, ",\"tombstones\":");
+    ckv_sbuf_add_u64(&b, ckv_store_tombstone_count(n->r.store));
+    add_lag(&b, n);
+    add_requests_json(&b, &n->metrics);
+    ckv_sbuf_adds(&b, ",\"parked\":");
+    ckv_sbuf_add_u64(&b, ckv_park_count(n->park));
+    ckv_sbuf_adds(&b, ",\"connections\":");
+    ckv_sbuf_add_u64(&b, ckv_conns_open(n->conns));
+    ckv_sbuf_addc(&b, '}');
+    ckv_req_add_header(req, "Cache-Control", "no-store");
+    ckv_reply(req, 200, &b);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "causalkv/common.h"
+#include "causalkv/cors.h"
 #include "causalkv/view.h"
 
 typedef struct ckv_config {
@@ -37,6 +38,7 @@ typedef struct ckv_config {
     int fsync_mode;              /* FSYNC: CKV_FSYNC_* */
     uint32_t load_truncated;     /* DATA_LOAD_TRUNCATED: 1 = drop a damaged journal's rest */
     uint32_t snapshot_min_bytes; /* SNAPSHOT_MIN_BYTES */
+    ckv_cors cors;               /* CORS_ORIGINS: web origins that may read replies */
 } ckv_config;
 
 enum { CKV_FSYNC_EVERYSEC = 0, CKV_FSYNC_ALWAYS = 1, CKV_FSYNC_NO = 2 };

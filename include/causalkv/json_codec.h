@@ -48,6 +48,9 @@ int ckv_client_view_change_parse(const char *buf, size_t len, const ckv_shard_ma
 void ckv_json_add_context(ckv_sbuf *b, bool lead_comma, const ckv_shard_map *map,
                           const ckv_context *ctx);
 
+/* The context object alone, {"epoch":E,"clock":{...}} (zero counters left out). */
+void ckv_json_add_context_value(ckv_sbuf *b, const ckv_shard_map *map, const ckv_context *ctx);
+
 /* A view as a JSON array of "ip:port" strings. */
 void ckv_json_add_view(ckv_sbuf *b, const ckv_view *v);
 

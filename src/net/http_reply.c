@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "causalkv/clock.h"
+#include "causalkv/ctx_header.h"
 #include "causalkv/json_codec.h"
 #include "conn_track.h"
 
@@ -54,6 +55,8 @@ static const char *reason_phrase(int status)
         return "OK";
     case 201:
         return "Created";
+    case 204:
+        return "No Content";
     case 400:
         return "Bad Request";
     case 403:
@@ -101,19 +104,49 @@ const char *ckv_req_body(const ckv_req *r, size_t *len)
     return *len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
 }
 
+int ckv_req_header_context(const ckv_req *r, const ckv_shard_map *map, ckv_context *ctx)
+{
+    const char *h = ckv_req_header(r, CKV_CTX_HEADER);
+    if (h == NULL) {
+        ctx->epoch = map->epoch;
+        ckv_vclock_init(&ctx->clock, map->view.n);
+        ctx->lamport = 0;
+        ctx->has_lamport = false;
+        return CKV_DECLINED;
+    }
+    return ckv_ctx_header_parse(h, strlen(h), map, ctx);
+}
+
 void ckv_req_context(const ckv_req *r, const ckv_shard_map *map, ckv_context *ctx)
 {
     size_t len;
     const char *body = ckv_req_body(r, &len);
     ckv_client_body b;
-    if (ckv_client_body_parse(body, len, map, &b) == CKV_OK && b.ctx.epoch == map->epoch) {
+    ckv_context h;
+    bool ok = ckv_client_body_parse(body, len, map, &b) == CKV_OK;
+    int hrc = ckv_req_header_context(r, map, &h);
+    if (ok && hrc == CKV_OK)
+        ckv_context_join(&b.ctx, &h);
+    if (ok && hrc != CKV_ERROR && b.ctx.epoch == map->epoch) {
         *ctx = b.ctx;
     } else {
         /* older: causality holds within an epoch; newer: not this node's to echo */
         ctx->epoch = map->epoch;
         ckv_vclock_init(&ctx->clock, map->view.n);
+        ctx->lamport = 0;
+        ctx->has_lamport = false;
     }
     ckv_client_body_free(&b);
+}
+
+int ckv_req_set_body(ckv_req *r, ckv_sbuf *body)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    int rc =
+        ckv_sbuf_failed(body) || evbuffer_add(in, body->data, body->len) != 0 ? CKV_ERROR : CKV_OK;
+    ckv_sbuf_free(body);
+    return rc;
 }
 
 static void free_stolen(const void *data, size_t len, void *extra)
@@ -121,6 +154,40 @@ static void free_stolen(const void *data, size_t len, void *extra)
     (void)len;
     (void)extra;
     free((void *)data);
+}
+
+/* Copies the body's context into the header (a malformed one is left out: the body,
+ * which the client also has, says the same). */
+static void add_context_header(ckv_req *r, const ckv_sbuf *body)
+{
+    size_t at, len;
+    if (body->data == NULL || !ckv_ctx_header_find_in_reply(body->data, body->len, &at, &len))
+        return;
+    char small[512];
+    char *v = len < sizeof(small) ? small : malloc(len + 1);
+    if (v == NULL)
+        return;
+    memcpy(v, body->data + at, len);
+    v[len] = '\0';
+    ckv_req_add_header(r, CKV_CTX_HEADER, v);
+    if (v != small)
+        free(v);
+}
+
+static void finish(ckv_req *r, int status)
+{
+    double elapsed = (double)(ckv_mono_us() - r->start_us) / 1e6;
+    ckv_metrics_observe(r->server->metrics, r->endpoint, status, elapsed);
+    if (r->server->conns != NULL)
+        ckv_conns_replied(r->server->conns, r->ev);
+    struct evhttp_request *ev = r->ev;
+    free(r);
+    evhttp_send_reply(ev, status, reason_phrase(status), NULL);
+}
+
+void ckv_reply_empty(ckv_req *r, int status)
+{
+    finish(r, status);
 }
 
 void ckv_reply_typed(ckv_req *r, int status, const char *content_type, ckv_sbuf *body)
@@ -134,18 +201,14 @@ void ckv_reply_typed(ckv_req *r, int status, const char *content_type, ckv_sbuf 
         content_type = "application/json";
     }
     ckv_req_add_header(r, "Content-Type", content_type);
+    if (r->context_header)
+        add_context_header(r, body);
     size_t len;
     char *data = ckv_sbuf_steal(body, &len);
     struct evbuffer *out = evhttp_request_get_output_buffer(r->ev);
     if (data != NULL && evbuffer_add_reference(out, data, len, free_stolen, NULL) != 0)
         free(data);
-    double elapsed = (double)(ckv_mono_us() - r->start_us) / 1e6;
-    ckv_metrics_observe(r->server->metrics, r->endpoint, status, elapsed);
-    if (r->server->conns != NULL)
-        ckv_conns_replied(r->server->conns, r->ev);
-    struct evhttp_request *ev = r->ev;
-    free(r);
-    evhttp_send_reply(ev, status, reason_phrase(status), NULL);
+    finish(r, status);
 }
 
 void ckv_reply(ckv_req *r, int status, ckv_sbuf *body)

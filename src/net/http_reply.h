@@ -37,6 +37,7 @@ struct ckv_req {
     enum ckv_endpoint endpoint;
     ckv_handler handler; /* runs the request (again, after a wait) */
     void *handler_arg;
+    bool context_header; /* the reply repeats the body's causal context in X-Causal-Context */
 };
 
 /* NULL when out of memory (the caller answers with evhttp_send_error). */
@@ -49,11 +50,21 @@ const char *ckv_req_header(const ckv_req *r, const char *name);
 void ckv_req_add_header(ckv_req *r, const char *name, const char *value);
 /* The body as one contiguous buffer (not drained; "" when empty). */
 const char *ckv_req_body(const ckv_req *r, size_t *len);
-/* The request's causal context for an error reply: the body's, when it parses and
- * belongs to map's epoch; otherwise the empty context of map's epoch. */
+/* The context of the X-Causal-Context header (ctx_header.h): CKV_OK, CKV_DECLINED when
+ * there is no such header (ctx empty), CKV_ERROR when it is malformed (ctx empty). */
+int ckv_req_header_context(const ckv_req *r, const ckv_shard_map *map, ckv_context *ctx);
+/* The request's causal context for an error reply: the join of the body's and the
+ * header's, when they parse and it belongs to map's epoch; otherwise the empty context
+ * of map's epoch. */
 void ckv_req_context(const ckv_req *r, const ckv_shard_map *map, ckv_context *ctx);
+/* Replaces the request body (body consumed), e.g. to carry the header's context to
+ * another node. CKV_ERROR when out of memory (the old body is then gone too). */
+int ckv_req_set_body(ckv_req *r, ckv_sbuf *body);
 
-/* Sends body (consumed) with status as JSON, and frees r. */
+/* Sends status with no body (204 to a CORS preflight), and frees r. */
+void ckv_reply_empty(ckv_req *r, int status);
+/* Sends body (consumed) with status as JSON, and frees r. When r->context_header, the
+ * body's "causal-context" object goes into the X-Causal-Context header as well. */
 void ckv_reply(ckv_req *r, int status, ckv_sbuf *body);
 /* Sends body (consumed) with its own content type, and frees r. */
 void ckv_reply_typed(ckv_req *r, int status, const char *content_type, ckv_sbuf *body);

@@ -272,6 +272,8 @@ REGISTRY = {
     "test_shard_hash": 16,
     "test_proxy_writes": 17,
     "test_durability": 18,
+    "test_browser_api": 19,
+    "test_dashboard": 20,
 }
 SCRIPT_PORTS = (13800, 18000, 18001, 18002, 18003, 18200)
 

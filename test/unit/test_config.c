@@ -383,6 +383,29 @@ static void test_cluster_secret(void **state)
     assert_null(strstr(err, "kkkk")); /* the secret is never echoed */
 }
 
+static void test_cors_origins(void **state)
+{
+    (void)state;
+    ckv_config cfg;
+    load_ok(&cfg);
+    assert_false(cfg.cors.any);
+    assert_int_equal(cfg.cors.n, 0); /* default: no foreign origin */
+    env_set("CORS_ORIGINS", "http://ops.example:8080, https://b.example");
+    load_ok(&cfg);
+    assert_int_equal(cfg.cors.n, 2);
+    assert_string_equal(cfg.cors.origins[1], "https://b.example");
+    char line[4096];
+    ckv_config_describe(&cfg, line, sizeof(line));
+    assert_non_null(strstr(line, "CORS_ORIGINS=http://ops.example:8080,https://b.example"));
+    env_set("CORS_ORIGINS", "*");
+    load_ok(&cfg);
+    assert_true(cfg.cors.any);
+    env_set("CORS_ORIGINS", "ops.example");
+    expect_error("CORS_ORIGINS", "not an origin");
+    env_set("CORS_ORIGINS", "*,http://a");
+    expect_error("CORS_ORIGINS", "*");
+}
+
 static void test_long_bad_value_is_cut(void **state)
 {
     (void)state;
@@ -486,7 +509,8 @@ static void test_help_lists_every_variable(void **state)
                                         "REPL_LOG_ENTRIES",
                                         "REPL_BATCH",
                                         "LOG_LEVEL",
-                                        "CLUSTER_SECRET"};
+                                        "CLUSTER_SECRET",
+                                        "CORS_ORIGINS"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char needle[64];
         snprintf(needle, sizeof(needle), "  %s ", names[i]);
@@ -538,6 +562,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_defaults_one_node_cluster),
+        T(test_cors_origins),
         T(test_empty_variables_mean_default),
         T(test_full_cluster),
         T(test_address_normalised_and_compared),
