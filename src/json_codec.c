@@ -55,6 +55,12 @@ int ckv_json_context_decode(const json_t *j, const ckv_shard_map *map, ckv_conte
     json_t *clock = json_object_get(j, "clock");
     if (clock != NULL && parse_context_clock(clock, map, &ctx->clock) != CKV_OK)
         return CKV_ERROR;
+    /* absent in contexts of older nodes: their writes wait for their dependencies */
+    if (json_object_get(j, "lamport") != NULL) {
+        if (ckv_json_get_u64(j, "lamport", &ctx->lamport) != CKV_OK)
+            return CKV_ERROR;
+        ctx->has_lamport = true;
+    }
     return CKV_OK;
 }
 
@@ -206,7 +212,12 @@ void ckv_json_add_context_value(ckv_sbuf *b, const ckv_shard_map *map, const ckv
         ckv_sbuf_addc(b, ':');
         ckv_sbuf_add_u64(b, ctx->clock.c[i]);
     }
-    ckv_sbuf_adds(b, "}}");
+    ckv_sbuf_addc(b, '}');
+    if (ctx->has_lamport) {
+        ckv_sbuf_adds(b, ",\"lamport\":");
+        ckv_sbuf_add_u64(b, ctx->lamport);
+    }
+    ckv_sbuf_addc(b, '}');
 }
 
 void ckv_json_add_view(ckv_sbuf *b, const ckv_view *v)

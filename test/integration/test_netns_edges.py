@@ -1,5 +1,6 @@
 """Network edge cases that need network namespaces (root): a VIEW member with no route at
-all, and a replica restarted empty while it is cut off from its peer.
+all, a replica restarted empty while it is cut off from its peer, and a client that
+writes at one replica and then, with its context, at the other while they are cut apart.
 
 Each scenario builds its own namespaces (names ckvf<PID>-...; see test/faults/netns.py)
 and removes them at the end, even on failure. Nodes listen on port 13800 inside their
@@ -235,6 +236,66 @@ class NetnsEdges(unittest.TestCase):
                                      "want %r; replicas answer %r" % (results, want, snap))
 
         in_ns(topo.client_ns, phase3)
+        self.assertAlive(topo.nodes, "after healing")
+        self.assertCleanStop(topo.nodes)
+
+    def test_write_at_the_other_side_of_a_partition(self):
+        """(c) rf 2 in two namespaces: a client writes y at A; A and B are cut apart; the
+        same client writes x at B with the context A returned. B lacks y, but the write
+        does not need it: 200 at once. A read at B with that context still waits (503
+        within CAUSAL_TIMEOUT_MS + slack). After the heal both replicas hold x, and a
+        reader who saw x sees y too."""
+        topo = netns.Topology(2, self.logdir, binary=CAUSALKV_BIN, tag="edge-c-")
+        self.topos.append(topo)
+        topo.create()
+        env = {"GOSSIP_INTERVAL_MS": 200}
+        for i in range(2):
+            topo.start_node(i, topo.addrs, 2, env)
+        A, B = topo.addrs
+        box = {}
+
+        def before_cut():
+            for a in (A, B):
+                poll(lambda: workload.http_json(a, "GET", "/healthz", None, 1)[0] == 200,
+                     15, "%s healthy" % a)
+
+        in_ns(topo.client_ns, before_cut)
+        topo.apply({frozenset((0, 1))})
+
+        def during_cut():
+            st, js = put(A, "y", "first")
+            self.assertIn(st, (200, 201), js)
+            ctx = js["causal-context"]
+            t0 = time.monotonic()
+            st, js = workload.http_json(B, "PUT", workload.keypath("x"),
+                                        {"value": "second", "causal-context": ctx}, 4)
+            box["write_s"] = time.monotonic() - t0
+            self.assertIn(st, (200, 201), "a write at B with A's context during the cut: %s %r"
+                          % (st, js))
+            self.assertLess(box["write_s"], 1.0, "the write waited for its dependency")
+            box["ctx"] = js["causal-context"]
+            st, js = workload.http_json(B, "GET", workload.keypath("y"),
+                                        {"causal-context": box["ctx"]}, 5)
+            self.assertEqual(st, 503, "a read at B that needs y, which B lacks: %s %r"
+                             % (st, js))
+
+        in_ns(topo.client_ns, during_cut)
+        self.assertAlive(topo.nodes, "during the cut")
+        topo.heal()
+
+        def after_heal():
+            for a in (A, B):
+                poll(lambda: get(a, "x")[1].get("value") == "second", 15,
+                     "%s holds x=second" % a)
+            st, js = get(B, "x")
+            ctx = js["causal-context"]
+            for a in (A, B):
+                st, js = workload.http_json(a, "GET", workload.keypath("y"),
+                                            {"causal-context": ctx}, 5)
+                self.assertEqual((st, js.get("value")), (200, "first"),
+                                 "a reader who saw x at %s: y %s %r" % (a, st, js))
+
+        in_ns(topo.client_ns, after_heal)
         self.assertAlive(topo.nodes, "after healing")
         self.assertCleanStop(topo.nodes)
 

@@ -131,6 +131,39 @@ static void test_context_round_trip(void **state)
     ckv_sbuf_free(&sb);
 }
 
+/* "lamport" is optional (older nodes' contexts lack it) and, when present, a counter. */
+static void test_context_lamport(void **state)
+{
+    (void)state;
+    ckv_client_body b;
+    assert_int_equal(parse("{\"causal-context\":{\"epoch\":3,\"clock\":{},\"lamport\":42}}", &b),
+                     CKV_OK);
+    assert_true(b.ctx.has_lamport);
+    assert_int_equal(b.ctx.lamport, 42);
+    ckv_client_body_free(&b);
+    assert_int_equal(parse("{\"causal-context\":{\"epoch\":3,\"clock\":{}}}", &b), CKV_OK);
+    assert_false(b.ctx.has_lamport);
+    ckv_client_body_free(&b);
+    expect_invalid("{\"causal-context\":{\"lamport\":-1}}");
+    expect_invalid("{\"causal-context\":{\"lamport\":\"7\"}}");
+    expect_invalid("{\"causal-context\":{\"lamport\":1.5}}");
+    ckv_shard_map m = test_map();
+    ckv_context ctx = {.epoch = 3, .lamport = 9, .has_lamport = true};
+    ckv_vclock_init(&ctx.clock, 4);
+    ckv_sbuf sb;
+    ckv_sbuf_init(&sb);
+    ckv_json_add_context(&sb, false, &m, &ctx);
+    ckv_sbuf_addc(&sb, '\0');
+    assert_string_equal(sb.data, "\"causal-context\":{\"epoch\":3,\"clock\":{},\"lamport\":9}");
+    ckv_sbuf_free(&sb);
+    ctx.has_lamport = false; /* an untracked history stays untracked */
+    ckv_sbuf_init(&sb);
+    ckv_json_add_context(&sb, false, &m, &ctx);
+    ckv_sbuf_addc(&sb, '\0');
+    assert_null(strstr(sb.data, "lamport"));
+    ckv_sbuf_free(&sb);
+}
+
 static int view_change(const char *body, ckv_view *v, long *rf, char *err)
 {
     json_error_t jerr;
@@ -388,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_valid_bodies),
         cmocka_unit_test(test_context_maps_addresses_and_drops_unknown),
         cmocka_unit_test(test_context_round_trip),
+        cmocka_unit_test(test_context_lamport),
         cmocka_unit_test(test_view_change_bodies),
         cmocka_unit_test(test_client_view_change_parse),
         cmocka_unit_test(test_version_round_trip),
