@@ -349,7 +349,12 @@
     }
   }
 
-  // The join of two contexts: a newer epoch wins whole, the same epoch merges pointwise.
+  // The join of two contexts, as the nodes compute it: a newer epoch wins whole, the
+  // same epoch merges pointwise; the Lamport time is the larger one, kept only when
+  // each side has one or no history (without it, the node makes writes wait).
+  function emptyClock(c) {
+    return Object.values(c.clock || {}).every((v) => !v);
+  }
   function joinContext(a, b) {
     if (!a || typeof a !== "object") return b || null;
     if (!b || typeof b !== "object") return a;
@@ -357,7 +362,11 @@
     if (ea !== eb) return ea > eb ? a : b;
     const clock = Object.assign({}, a.clock || {});
     for (const [k, v] of Object.entries(b.clock || {})) clock[k] = Math.max(clock[k] || 0, v);
-    return { epoch: ea, clock };
+    const joined = { epoch: ea, clock };
+    const tracked = (c) => typeof c.lamport === "number" || emptyClock(c);
+    if (tracked(a) && tracked(b) && (typeof a.lamport === "number" || typeof b.lamport === "number"))
+      joined.lamport = Math.max(a.lamport || 0, b.lamport || 0);
+    return joined;
   }
 
   function keepContext(c) {
@@ -384,7 +393,9 @@
       return;
     }
     const headers = {};
-    if (ctx) headers[CTX_HEADER] = JSON.stringify(ctx);
+    // always sent (empty at first): the node repeats the context in the reply header
+    // only to clients that use the header form
+    headers[CTX_HEADER] = ctx ? JSON.stringify(ctx) : "{}";
     const init = { method, headers };
     if (method === "PUT") {
       headers["Content-Type"] = "application/json";
@@ -487,7 +498,9 @@
     out.textContent = "Sending the view change to " + via + "… (writes pause until it commits)";
     $("vc-send").disabled = true;
     const headers = { "Content-Type": "application/json" };
-    if (ctx) headers[CTX_HEADER] = JSON.stringify(ctx);
+    // always sent (empty at first): the node repeats the context in the reply header
+    // only to clients that use the header form
+    headers[CTX_HEADER] = ctx ? JSON.stringify(ctx) : "{}";
     try {
       const resp = await fetchWithTimeout(via, "/kv-store/view-change",
         { method: "PUT", headers, body: JSON.stringify({ view, "repl-factor": rf }) }, 40000);

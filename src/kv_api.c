@@ -202,7 +202,7 @@ static bool is_forwarded(const ckv_req *req)
  * when it has answered (a bad header: 400, as the owner would say of a bad body). */
 static int fold_header_context(ckv_node *n, ckv_req *req)
 {
-    const char *h = ckv_req_header(req, CKV_CTX_HEADER);
+    const char *h = ckv_req_context_header(req);
     if (h == NULL)
         return CKV_OK;
     size_t len;

@@ -92,6 +92,34 @@ const char *ckv_req_header(const ckv_req *r, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
 }
 
+static void scan_browser_headers(ckv_req *r)
+{
+    if (r->browser_headers_scanned)
+        return;
+    r->browser_headers_scanned = true;
+    const struct evkeyvalq *q = evhttp_request_get_input_headers(r->ev);
+    for (const struct evkeyval *h = q->tqh_first; h != NULL; h = h->next.tqe_next) {
+        char c = h->key[0] | 0x20;
+        if (c == 'o' && evutil_ascii_strcasecmp(h->key, "Origin") == 0 && r->origin == NULL)
+            r->origin = h->value;
+        else if (c == 'x' && evutil_ascii_strcasecmp(h->key, CKV_CTX_HEADER) == 0 &&
+                 r->context == NULL)
+            r->context = h->value;
+    }
+}
+
+const char *ckv_req_origin(ckv_req *r)
+{
+    scan_browser_headers(r);
+    return r->origin;
+}
+
+const char *ckv_req_context_header(ckv_req *r)
+{
+    scan_browser_headers(r);
+    return r->context;
+}
+
 void ckv_req_add_header(ckv_req *r, const char *name, const char *value)
 {
     evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);
@@ -104,9 +132,9 @@ const char *ckv_req_body(const ckv_req *r, size_t *len)
     return *len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
 }
 
-int ckv_req_header_context(const ckv_req *r, const ckv_shard_map *map, ckv_context *ctx)
+int ckv_req_header_context(ckv_req *r, const ckv_shard_map *map, ckv_context *ctx)
 {
-    const char *h = ckv_req_header(r, CKV_CTX_HEADER);
+    const char *h = ckv_req_context_header(r);
     if (h == NULL) {
         ctx->epoch = map->epoch;
         ckv_vclock_init(&ctx->clock, map->view.n);
@@ -117,7 +145,7 @@ int ckv_req_header_context(const ckv_req *r, const ckv_shard_map *map, ckv_conte
     return ckv_ctx_header_parse(h, strlen(h), map, ctx);
 }
 
-void ckv_req_context(const ckv_req *r, const ckv_shard_map *map, ckv_context *ctx)
+void ckv_req_context(ckv_req *r, const ckv_shard_map *map, ckv_context *ctx)
 {
     size_t len;
     const char *body = ckv_req_body(r, &len);

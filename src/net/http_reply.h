@@ -38,6 +38,9 @@ struct ckv_req {
     ckv_handler handler; /* runs the request (again, after a wait) */
     void *handler_arg;
     bool context_header; /* the reply repeats the body's causal context in X-Causal-Context */
+    /* Origin and X-Causal-Context, found in one pass over the headers on first use */
+    bool browser_headers_scanned;
+    const char *origin, *context;
 };
 
 /* NULL when out of memory (the caller answers with evhttp_send_error). */
@@ -47,16 +50,20 @@ const char *ckv_method_name(enum evhttp_cmd_type m);
 enum evhttp_cmd_type ckv_req_method(const ckv_req *r);
 const char *ckv_req_uri(const ckv_req *r);
 const char *ckv_req_header(const ckv_req *r, const char *name);
+/* The request's Origin and X-Causal-Context headers (NULL when absent): asked several
+ * times per client request, so the headers are walked once. */
+const char *ckv_req_origin(ckv_req *r);
+const char *ckv_req_context_header(ckv_req *r);
 void ckv_req_add_header(ckv_req *r, const char *name, const char *value);
 /* The body as one contiguous buffer (not drained; "" when empty). */
 const char *ckv_req_body(const ckv_req *r, size_t *len);
 /* The context of the X-Causal-Context header (ctx_header.h): CKV_OK, CKV_DECLINED when
  * there is no such header (ctx empty), CKV_ERROR when it is malformed (ctx empty). */
-int ckv_req_header_context(const ckv_req *r, const ckv_shard_map *map, ckv_context *ctx);
+int ckv_req_header_context(ckv_req *r, const ckv_shard_map *map, ckv_context *ctx);
 /* The request's causal context for an error reply: the join of the body's and the
  * header's, when they parse and it belongs to map's epoch; otherwise the empty context
  * of map's epoch. */
-void ckv_req_context(const ckv_req *r, const ckv_shard_map *map, ckv_context *ctx);
+void ckv_req_context(ckv_req *r, const ckv_shard_map *map, ckv_context *ctx);
 /* Replaces the request body (body consumed), e.g. to carry the header's context to
  * another node. CKV_ERROR when out of memory (the old body is then gone too). */
 int ckv_req_set_body(ckv_req *r, ckv_sbuf *body);

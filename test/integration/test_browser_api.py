@@ -78,7 +78,7 @@ class HeaderContext(CkvTestCase):
         ctx = None
         for i in range(30):
             key = "hdr-rw-%d" % i
-            h = hdr_ctx(ctx) if ctx else {}
+            h = hdr_ctx(ctx) if ctx else {HDR: "{}"}  # the header form from the start
             st, js, rh, _ = request(a0, "PUT", keypath(key), {"value": "v%d" % i}, headers=h)
             self.assertEqual(st, 201, js)
             self.assertHeaderMatchesBody(st, js, rh, "PUT")
@@ -91,7 +91,8 @@ class HeaderContext(CkvTestCase):
 
     def test_header_through_the_proxy(self):
         key = self.key_of(2, "hdr-px")  # shard 2: a0 forwards
-        st, js, rh, _ = request(ADDRS[2], "PUT", keypath(key), {"value": "p"})
+        st, js, rh, _ = request(ADDRS[2], "PUT", keypath(key), {"value": "p"},
+                                headers={HDR: "{}"})
         self.assertEqual(st, 201, js)
         ctx = reply_ctx(rh)
         st, js, rh, _ = request(ADDRS[0], "GET", keypath(key), headers=hdr_ctx(ctx))
@@ -105,7 +106,8 @@ class HeaderContext(CkvTestCase):
 
     def test_header_and_body_are_joined(self):
         key = self.key_of(1, "hdr-join")
-        st, js, rh, _ = request(ADDRS[0], "PUT", keypath(key), {"value": "j"})
+        st, js, rh, _ = request(ADDRS[0], "PUT", keypath(key), {"value": "j"},
+                                headers={HDR: "{}"})
         base = reply_ctx(rh)
         ahead = {"epoch": base["epoch"], "clock": {ADDRS[1]: 10 ** 6}}
         # either one ahead of the node makes it wait: both are read
@@ -141,9 +143,16 @@ class HeaderContext(CkvTestCase):
                  ("GET", "/kv-store/key-count", None), ("GET", "/kv-store/shards", None),
                  ("GET", "/kv-store/shards/1", None), ("GET", "/kv-store/shards/2", None),
                  ("GET", "/kv-store/shards/9", None), ("PUT", keypath(""), {"value": "x"})]
-        for method, path, body in cases:
-            st, js, rh, _ = request(ADDRS[0], method, path, body)
+        for method, path, body in cases:  # clients of the header form: empty at first
+            st, js, rh, _ = request(ADDRS[0], method, path, body, headers={HDR: "{}"})
             self.assertHeaderMatchesBody(st, js, rh, "%s %s" % (method, path))
+            st, js, rh, _ = request(ADDRS[0], method, path, body,  # a browser
+                                    headers={"Origin": "http://%s" % ADDRS[1]})
+            self.assertHeaderMatchesBody(st, js, rh, "%s %s with Origin" % (method, path))
+        # a client that keeps its context in the body gets it there only
+        st, js, rh, _ = request(ADDRS[0], "GET", keypath(k1))
+        self.assertEqual(st, 200, js)
+        self.assertIsNone(rh.get(HDR.lower()), "body-only client")
         # monitoring replies carry no context, so no header
         for path in ("/healthz", "/kv-store/status", "/metrics"):
             st, _, rh, _ = request(ADDRS[0], "GET", path, raw=True)
