@@ -24,12 +24,13 @@ names = {1: "GET, no body", 2: "GET with causal-context", 3: "PUT 100 B over 10k
          4: "90% GET / 10% PUT", 5: "proxied GET (4 nodes R=2)",
          6: "replicated PUT (4 nodes R=2)", 9: "PUT, /dev/shm, everysec",
          10: "PUT, /dev/shm, always", 11: "PUT, work disk, everysec",
-         13: "GET during a snapshot"}
+         13: "GET during a snapshot", 14: "GET /kv-store/status"}
 targets = {1: 0.85, 2: 0.75, 3: 0.70, 4: 0.75, 5: 0.45, 6: 0.45}
 # scenarios 9-11: causalkv req/s against scenario 3's (the same PUTs in memory)
 VS_MEMORY_TARGETS = {9: 0.90, 10: 0.50, 11: 0.90}
 P99_TARGET_MS = 2.0
-P99_TARGETS_MS = {13: 5.0}
+P99_TARGETS_MS = {13: 5.0, 14: None}  # 14 is judged by its cost alone
+STATUS_POLLS_PER_S = 10  # scenario 14: ten dashboard tabs, one poll a second each
 runs = {}
 for line in open(results_path):
     sid, server, res = line.rstrip("\n").split("\t", 2)
@@ -53,7 +54,8 @@ for sid in sorted(runs):
     b, c = summary(runs[sid].get("baseline")), summary(runs[sid].get("causalkv"))
     ratio = round(c["rps"] / b["rps"], 3) if b and c and b["rps"] else None
     p99_target = P99_TARGETS_MS.get(sid, P99_TARGET_MS)
-    met = c is not None and c["p99_ms"] <= p99_target and c["error_count"] == 0
+    met = (c is not None and (p99_target is None or c["p99_ms"] <= p99_target)
+           and c["error_count"] == 0)
     if sid in targets:
         met = met and ratio is not None and ratio >= targets[sid]
     entry = {"id": sid, "name": names[sid], "baseline": b, "causalkv": c, "ratio": ratio,
@@ -63,6 +65,9 @@ for sid in sorted(runs):
         entry["vs_memory_put"] = vs
         entry["target_vs_memory_put"] = VS_MEMORY_TARGETS[sid]
         met = met and vs is not None and vs >= VS_MEMORY_TARGETS[sid]
+    if sid == 14 and c:
+        entry["cost_of_10_polls_per_s"] = round(STATUS_POLLS_PER_S / c["rps"], 5)
+        met = met and entry["cost_of_10_polls_per_s"] < 0.01
     if "journal%d" % sid in extra:
         entry["journal"] = extra["journal%d" % sid]
     entry["met"] = met
@@ -127,6 +132,9 @@ for s in scen:
         note += "; %s of scenario 3 (target >= %.2f)" % (
             "-" if s["vs_memory_put"] is None else "%.2f" % s["vs_memory_put"],
             s["target_vs_memory_put"])
+    if s["id"] == 14 and "cost_of_10_polls_per_s" in s:
+        note += "; 10 polls/s cost %.3f%% of the node (target < 1%%)" % (
+            100 * s["cost_of_10_polls_per_s"])
     if s["id"] == 13:
         j = s.get("journal", {})
         note += "; p99 target <= %.0f ms; snapshots %d, last took %.2f s" % (

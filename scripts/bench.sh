@@ -19,11 +19,13 @@
 #  12 recovery: BENCH_KEYS keys loaded with DATA_DIR on /dev/shm, kill -9, restart: seconds
 #     until /healthz answers 200, and bytes on disk per key
 #  13 GETs (as scenario 1) while that node writes a snapshot of its BENCH_KEYS keys: p99
+#  14 GET /kv-store/status (the dashboard's poll) on the node of scenarios 1-4: what 10
+#     tabs polling once a second cost that node (10 / its status req/s)
 #
 # Environment:
 #   BENCH_DURATION   measured seconds per run (default 10)
 #   BENCH_WARMUP     warm-up seconds before each run (default 2; 0 skips it)
-#   BENCH_SCENARIOS  which scenarios to run (default "1 2 3 4 5 6 7 8 9 10 11 12 13")
+#   BENCH_SCENARIOS  which scenarios to run (default "1 2 3 4 5 6 7 8 9 10 11 12 13 14")
 #   BENCH_KEYS       keys of scenarios 7, 8, 12 and 13 (default 1000000)
 #   BENCH_LOAD_MAX   cap in seconds on one bulk load (default 60)
 #   BENCH_VC_MAX     cap in seconds on the view change (default 60)
@@ -43,7 +45,7 @@ CKV_LOG_PREFIX=bench.sh
 
 DURATION="${BENCH_DURATION:-10}"
 WARMUP="${BENCH_WARMUP:-2}"
-SCENARIOS=" ${BENCH_SCENARIOS:-1 2 3 4 5 6 7 8 9 10 11 12 13} "
+SCENARIOS=" ${BENCH_SCENARIOS:-1 2 3 4 5 6 7 8 9 10 11 12 13 14} "
 BIG_KEYS="${BENCH_KEYS:-1000000}"
 SMALL_KEYS=10000
 LOAD_MAX="${BENCH_LOAD_MAX:-60}"
@@ -240,7 +242,7 @@ fi
 start_baseline
 
 # ---------------------------------------------------------------- scenarios 1-4: one node
-if scenario_on 1 || scenario_on 2 || scenario_on 3 || scenario_on 4; then
+if scenario_on 1 || scenario_on 2 || scenario_on 3 || scenario_on 4 || scenario_on 14; then
     start_node single "$SINGLE_ADDR" "$SINGLE_ADDR" 1
     single_pid=$LAST_PID
     bulk_load "$RUN/single-load.out" "$SINGLE_ADDR" 0 "$SMALL_KEYS" >/dev/null ||
@@ -264,6 +266,10 @@ if scenario_on 1 || scenario_on 2 || scenario_on 3 || scenario_on 4; then
     fi
     scenario_on 3 && pair 3 "PUT of 100-byte values over $SMALL_KEYS keys" put.lua "$SINGLE_ADDR"
     scenario_on 4 && pair 4 "90% GET / 10% PUT" mix.lua "$SINGLE_ADDR"
+    if scenario_on 14; then
+        ckv_log "scenario 14: GET /kv-store/status"
+        measure 14 causalkv status.lua "http://$SINGLE_ADDR/"
+    fi
     stop_proc "$single_pid"
 fi
 
