@@ -29,7 +29,9 @@ targets = {1: 0.85, 2: 0.75, 3: 0.70, 4: 0.75, 5: 0.45, 6: 0.45}
 # scenarios 9-11: causalkv req/s against scenario 3's (the same PUTs in memory)
 VS_MEMORY_TARGETS = {9: 0.90, 10: 0.50, 11: 0.90}
 P99_TARGET_MS = 2.0
-P99_TARGETS_MS = {13: 5.0, 14: None}  # 14 is judged by its cost alone
+# 9-11 are judged against scenario 3 and 14 by its cost, as the durability and browser
+# issues set them; 13 by its p99
+P99_TARGETS_MS = {9: None, 10: None, 11: None, 13: 5.0, 14: None}
 STATUS_POLLS_PER_S = 10  # scenario 14: ten dashboard tabs, one poll a second each
 runs = {}
 for line in open(results_path):
