@@ -302,6 +302,63 @@ static void test_causally_later_write_wins(void **state)
 }
 
 /* Concurrent writes (and a delete) applied in every order give one state. */
+/* Calls visit with every order of the 4 versions (Heap's algorithm); returns how many. */
+static int each_order(ckv_version *const vs[4], void (*visit)(ckv_version *const order[4], void *),
+                      void *arg)
+{
+    int perm[4] = {0, 1, 2, 3}, cnt[4] = {0}, orders = 0;
+    for (int i = 0;;) {
+        ckv_version *order[4] = {vs[perm[0]], vs[perm[1]], vs[perm[2]], vs[perm[3]]};
+        visit(order, arg);
+        orders++;
+        while (i < 4 && cnt[i] >= i) {
+            cnt[i] = 0;
+            i++;
+        }
+        if (i >= 4)
+            return orders;
+        int swap = i % 2 == 0 ? 0 : cnt[i];
+        int t = perm[swap];
+        perm[swap] = perm[i];
+        perm[i] = t;
+        cnt[i]++;
+        i = 1;
+    }
+}
+
+/* A fresh replica that received the versions in this order, twice (idempotence). */
+static void receive(ckv_replica *r, ckv_version *const order[4])
+{
+    open_replica(r, D);
+    for (int round = 0; round < 2; round++)
+        for (int k = 0; k < 4; k++)
+            ckv_replica_apply(r, order[k]);
+}
+
+typedef struct first_seen {
+    char k[8], j[8];
+    int orders;
+} first_seen;
+
+static void same_as_first(ckv_version *const order[4], void *arg)
+{
+    first_seen *f = arg;
+    ckv_replica r;
+    receive(&r, order);
+    const char *k = value_of(&r, "k");
+    assert_non_null(k);
+    if (f->orders == 0)
+        snprintf(f->k, sizeof(f->k), "%s", k);
+    assert_string_equal(k, f->k);
+    const char *j = value_of(&r, "j");
+    if (f->orders == 0)
+        snprintf(f->j, sizeof(f->j), "%s", j);
+    assert_string_equal(j, f->j);
+    assert_int_equal(r.lamport, 5);
+    ckv_replica_free(&r);
+    f->orders++;
+}
+
 static void test_every_arrival_order_converges(void **state)
 {
     (void)state;
@@ -311,44 +368,9 @@ static void test_every_arrival_order_converges(void **state)
         ckv_version_new("k", 1, NULL, 0, true, 2, 1, 4, NULL), /* an older delete */
         ckv_version_new("j", 1, "c", 1, false, 3, 1, 1, NULL),
     };
-    int perm[4] = {0, 1, 2, 3};
-    char first_k[8] = "", first_j[8] = "";
-    int orders = 0;
-    /* Heap's algorithm over the 24 orders, each applied twice (idempotence) */
-    int cnt[4] = {0};
-    for (int i = 0;;) {
-        ckv_replica r;
-        open_replica(&r, D);
-        for (int round = 0; round < 2; round++)
-            for (int k = 0; k < 4; k++)
-                ckv_replica_apply(&r, vs[perm[k]]);
-        const char *k = value_of(&r, "k");
-        assert_non_null(k);
-        if (orders == 0)
-            snprintf(first_k, sizeof(first_k), "%s", k);
-        assert_string_equal(k, first_k);
-        const char *j = value_of(&r, "j");
-        if (orders == 0)
-            snprintf(first_j, sizeof(first_j), "%s", j);
-        assert_string_equal(j, first_j);
-        assert_int_equal(r.lamport, 5);
-        ckv_replica_free(&r);
-        orders++;
-        while (i < 4 && cnt[i] >= i) {
-            cnt[i] = 0;
-            i++;
-        }
-        if (i >= 4)
-            break;
-        int swap = i % 2 == 0 ? 0 : cnt[i];
-        int t = perm[swap];
-        perm[swap] = perm[i];
-        perm[i] = t;
-        cnt[i]++;
-        i = 1;
-    }
-    assert_int_equal(orders, 24);
-    assert_string_equal(first_k, "b"); /* (5, origin 1) beats (5, origin 0) and (4, ...) */
+    first_seen f = {.orders = 0};
+    assert_int_equal(each_order(vs, same_as_first, &f), 24);
+    assert_string_equal(f.k, "b"); /* (5, origin 1) beats (5, origin 0) and (4, ...) */
     for (int i = 0; i < 4; i++)
         ckv_version_unref(vs[i]);
 }
@@ -711,6 +733,15 @@ static void test_reads_carry_the_lamport_time(void **state)
  * s1 writes "1" at A, then "2" at B (which lacks "1"), then "3" at B; s2, who saw only
  * "1", writes "x" at A. Each of the 24 orders gives the same state, and s1's last write,
  * causally after everything but "x" (concurrent, lower Lamport time), is the value. */
+static void causally_last_wins(ckv_version *const order[4], void *arg)
+{
+    (void)arg;
+    ckv_replica r;
+    receive(&r, order);
+    assert_string_equal(value_of(&r, "k"), "3");
+    ckv_replica_free(&r);
+}
+
 static void test_arrival_orders_with_writes_ahead_of_dependencies(void **state)
 {
     (void)state;
@@ -728,30 +759,7 @@ static void test_arrival_orders_with_writes_ahead_of_dependencies(void **state)
     ckv_version *vs[4];
     for (int i = 0; i < 4; i++)
         vs[i] = ckv_version_ref((ckv_version *)w[i]);
-    int perm[4] = {0, 1, 2, 3}, cnt[4] = {0}, orders = 0;
-    for (int i = 0;;) {
-        ckv_replica r;
-        open_replica(&r, D);
-        for (int round = 0; round < 2; round++)
-            for (int k = 0; k < 4; k++)
-                ckv_replica_apply(&r, vs[perm[k]]);
-        assert_string_equal(value_of(&r, "k"), "3");
-        ckv_replica_free(&r);
-        orders++;
-        while (i < 4 && cnt[i] >= i) {
-            cnt[i] = 0;
-            i++;
-        }
-        if (i >= 4)
-            break;
-        int swap = i % 2 == 0 ? 0 : cnt[i];
-        int tmp = perm[swap];
-        perm[swap] = perm[i];
-        perm[i] = tmp;
-        cnt[i]++;
-        i = 1;
-    }
-    assert_int_equal(orders, 24);
+    assert_int_equal(each_order(vs, causally_last_wins, NULL), 24);
     for (int i = 0; i < 4; i++)
         ckv_version_unref(vs[i]);
     ckv_replica_free(&a);
