@@ -10,7 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SBUF_MIN_CAPACITY 64
+/* Most buffers are replies and messages that live for one request. Starting at 512 bytes
+ * they take one allocation, from a size class the stored versions (160-byte chunks) never
+ * share: with 64 (and the growth through 128 and 256) the freed reply buffers were split
+ * for versions and left holes, and a node holding 200,000 keys used 107 bytes per key
+ * beyond key and value instead of 79 (measured with bench/load.lua). */
+#define SBUF_MIN_CAPACITY 512
 
 /* ---- the buffer -------------------------------------------------------------------- */
 
