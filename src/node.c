@@ -278,6 +278,7 @@ ckv_node *ckv_node_new(const ckv_config *cfg)
         log_info("%s is not in VIEW: starting as a standby (requests are forwarded to the "
                  "members; a view change can add this node)",
                  cfg->address);
+    n->doubt_view = ckv_membership_unconfirm;
     ckv_membership_tick(n); /* which view is in force: ask the other members at once */
     ckv_repl_begin_catch_up(n);
     return n;

@@ -83,6 +83,9 @@ typedef struct ckv_node {
     ckv_persist *persist;   /* the journal in DATA_DIR; NULL: in memory only (persist.c) */
     ckv_backup *backup;     /* the backup being written, if any (backup_api.c) */
     ckv_vc_coord *vc_coord; /* the change this node coordinates (vc_coordinator.c) */
+    /* Stops serving until the members confirm the view (membership.c's, installed by
+     * node.c, so that lower modules can report a doubt without including it). */
+    void (*doubt_view)(struct ckv_node *n, const char *why);
 
     ckv_metrics metrics;
     bool shutting_down;

@@ -72,6 +72,10 @@ static void handle_prepare(ckv_node *n, ckv_req *req, const ckv_wire_prepare *m)
             log_warn("view change %llu: refused its prepare, %llu ms past its deadline (this "
                      "node was paused or cut off)",
                      (unsigned long long)id, (unsigned long long)(now - deadline));
+        /* a change to a later epoch went on without this node: its view may no longer be
+         * in force, and a write it took in that view would be lost */
+        if (now > deadline && epoch > n->r.map.epoch && n->doubt_view != NULL)
+            n->doubt_view(n, "a view change went on without this node");
         return;
     }
     if (vc->id != id) {
