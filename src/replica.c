@@ -78,8 +78,9 @@ bool ckv_replica_ready(const ckv_replica *r, const ckv_context *ctx, ckv_op op)
         return false;
     if (ctx->epoch != r->map.epoch)
         return false; /* newer: a view change not committed here yet */
-    if (op != CKV_OP_GET && tracks_lamport(ctx))
-        return true; /* its Lamport time will be above everything it depends on */
+    /* Writes wait too, although their Lamport time would order them right without the
+     * history: their answer (201 or 200, 404 for a delete) reports what the key held,
+     * and a replica that lacks the history would report the past. */
     uint32_t first = ckv_shard_map_first_replica(&r->map, r->shard);
     return ckv_vclock_covers(&r->clock, &ctx->clock, first, r->map.rf);
 }
