@@ -351,7 +351,7 @@
 
   // The join of two contexts, as the nodes compute it: a newer epoch wins whole, the
   // same epoch merges pointwise; the Lamport time is the larger one, kept only when
-  // each side has one or no history (without it, the node makes writes wait).
+  // each side has one or no history (as the nodes join them).
   function emptyClock(c) {
     return Object.values(c.clock || {}).every((v) => !v);
   }

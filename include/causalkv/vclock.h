@@ -36,9 +36,10 @@ typedef struct ckv_context {
     uint64_t epoch;   /* epoch the clock belongs to */
     ckv_vclock clock; /* n = the view size of the map it was parsed against */
     /* The highest Lamport time of any write the client's history holds, when tracked
-     * (has_lamport): a write may then run before its dependencies arrive, since a Lamport
-     * time above this one still puts it after all of them. Contexts without it (from
-     * older nodes) wait for their dependencies, as before. */
+     * (has_lamport): a write takes a time above it, which orders it after all of that
+     * history whatever the accepting replica holds. Requests still wait for their
+     * dependencies (a write's answer reports what the key held); contexts without it
+     * come from older nodes. */
     uint64_t lamport;
     bool has_lamport;
 } ckv_context;
