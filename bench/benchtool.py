@@ -23,7 +23,7 @@ def json_field(name):
 def wrk_line(res, server):
     r = json.loads(res)
     e = sum(r["errors"].values())
-    print("  %-8s %10.0f req/s  p50 %6.2f ms  p99 %6.2f ms%s" % (server, r["rps"],
+    print("  %-13s %10.0f req/s  p50 %6.2f ms  p99 %6.2f ms%s" % (server, r["rps"],
           r["p50_us"] / 1e3, r["p99_us"] / 1e3, "  (%d errors)" % e if e else ""),
           file=sys.stderr)
 

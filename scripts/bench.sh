@@ -14,8 +14,10 @@
 #     load rate, RSS after the load, overhead per key = (RSS_after - RSS_idle)/keys - 116
 #   8 view change of BENCH_KEYS keys from 2 to 3 shards: seconds and keys moved
 #   9 scenario 3 with DATA_DIR on /dev/shm, FSYNC=everysec  (9-11: ratio to the baseline,
-#  10 scenario 3 with DATA_DIR on /dev/shm, FSYNC=always      and to scenario 3's causalkv
-#  11 scenario 3 with DATA_DIR on the work disk (run/bench), FSYNC=everysec    req/s)
+#  10 scenario 3 with DATA_DIR on /dev/shm, FSYNC=always      and to the mean of the same
+#  11 scenario 3 with DATA_DIR on the work disk (run/bench),  PUTs against a node without
+#     FSYNC=everysec                                          DATA_DIR, run just before
+#                                                             and just after)
 #  12 recovery: BENCH_KEYS keys loaded with DATA_DIR on /dev/shm, kill -9, restart: seconds
 #     until /healthz answers 200, and bytes on disk per key
 #  13 GETs (as scenario 1) while that node writes a snapshot of its BENCH_KEYS keys: p99
@@ -69,7 +71,7 @@ done
 
 BASE_ADDR="127.0.0.1:$PORT0"          # the baseline server
 SINGLE_ADDR="127.0.0.1:$((PORT0 + 1))" # scenarios 1-4
-MEM_ADDR="127.0.0.1:$((PORT0 + 2))"    # scenario 7
+MEM_ADDR="127.0.0.1:$((PORT0 + 2))"    # scenarios 7 and 9-11
 CLUSTER_PORT=$((PORT0 + 3))            # scenarios 5-6 and 8: 127.0.0.2… on one port
 DUR_ADDR="127.0.0.1:$((PORT0 + 4))"    # scenarios 9-13
 SHM_DIR="/dev/shm/causalkv-bench-$$"   # DATA_DIR in memory-backed storage
@@ -306,17 +308,30 @@ if scenario_on 5 || scenario_on 6; then
 fi
 
 # ---------------------------------------------------------------- scenarios 9-11: DATA_DIR
-# durable_put ID TITLE DATA_DIR FSYNC: scenario 3 against a node that keeps a journal.
+# durable_put ID TITLE DATA_DIR FSYNC: scenario 3 against a node that keeps a journal,
+# between two runs of the same PUTs against a node without one (started beside it with
+# the same keys): the ratio to the mean of those two is not skewed by the machine
+# speeding up or slowing down between scenario 3 and this one.
 durable_put() {
     local id=$1 title=$2 dir=$3 fsync=$4
     rm -rf "$dir"
     start_node "durable$id" "$DUR_ADDR" "$DUR_ADDR" 1 DATA_DIR="$dir" FSYNC="$fsync"
     local pid=$LAST_PID
-    bulk_load "$RUN/s$id-load.out" "$DUR_ADDR" 0 "$SMALL_KEYS" >/dev/null ||
-        ckv_die "could not load $SMALL_KEYS keys into $DUR_ADDR"
-    pair "$id" "$title" put.lua "$DUR_ADDR"
+    start_node "memory$id" "$MEM_ADDR" "$MEM_ADDR" 1
+    local mem_pid=$LAST_PID
+    local addr
+    for addr in "$DUR_ADDR" "$MEM_ADDR"; do
+        bulk_load "$RUN/s$id-load-$addr.out" "$addr" 0 "$SMALL_KEYS" >/dev/null ||
+            ckv_die "could not load $SMALL_KEYS keys into $addr"
+    done
+    ckv_log "scenario $id: $title"
+    measure "$id" baseline put.lua "http://$BASE_ADDR/"
+    measure "$id" memory_before put.lua "http://$MEM_ADDR/"
+    measure "$id" causalkv put.lua "http://$DUR_ADDR/"
+    measure "$id" memory_after put.lua "http://$MEM_ADDR/"
     extra "journal$id" "$(ckv_http_get "http://$DUR_ADDR/metrics" 5 |
         python3 "$BENCH_DIR/benchtool.py" journal-metrics)"
+    stop_proc "$mem_pid"
     stop_proc "$pid"
     rm -rf "$dir"
 }
