@@ -83,16 +83,39 @@ static void key_get(ckv_node *n, ckv_req *req, const char *key, size_t klen, ckv
         ckv_reply_error(req, 404, "Key does not exist", &n->r.map, ctx);
 }
 
+/* The reply's fields before the context. A write that ran without part of the client's
+ * history says so: what it found (replaced, doesExist) is what this replica held, and a
+ * delete there is written even when the key held nothing here. */
+static const char *write_head(bool del, const ckv_write_info *found)
+{
+#define ADDED "{\"message\":\"Added successfully\",\"replaced\":false"
+#define UPDATED "{\"message\":\"Updated successfully\",\"replaced\":true"
+#define DELETED "{\"message\":\"Deleted successfully\",\"doesExist\":true"
+#define DELETED_NOT_HERE "{\"message\":\"Deleted successfully\",\"doesExist\":false"
+#define PARTIAL ",\"partial-history\":true"
+    static const char *const exact[] = {ADDED, UPDATED, DELETED, DELETED_NOT_HERE};
+    static const char *const partial[] = {ADDED PARTIAL, UPDATED PARTIAL, DELETED PARTIAL,
+                                          DELETED_NOT_HERE PARTIAL};
+#undef ADDED
+#undef UPDATED
+#undef DELETED
+#undef DELETED_NOT_HERE
+#undef PARTIAL
+    int i = del ? (found->replaced ? 2 : 3) : (found->replaced ? 1 : 0);
+    return found->partial ? partial[i] : exact[i];
+}
+
 static void key_write(ckv_node *n, ckv_req *req, const char *key, size_t klen,
                       const ckv_client_body *b, ckv_op op, ckv_context *ctx)
 {
-    bool del = op == CKV_OP_DELETE, replaced;
+    bool del = op == CKV_OP_DELETE;
     if (!ckv_persist_accepting(n->persist)) {
         ckv_reply_error(req, 503, "Unable to satisfy request", &n->r.map, ctx);
         return;
     }
+    ckv_write_info found;
     int rc = ckv_replica_write(&n->r, key, klen, del ? NULL : b->value, del ? 0 : b->value_len, del,
-                               ctx, NULL, &replaced);
+                               ctx, NULL, &found);
     if (rc == CKV_DECLINED) {
         ckv_reply_error(req, 404, "Key does not exist", &n->r.map, ctx);
         return;
@@ -102,15 +125,10 @@ static void key_write(ckv_node *n, ckv_req *req, const char *key, size_t klen,
         return;
     }
     ckv_repl_on_local_write(n);
-    if (del)
-        reply_key_result(n, req, 200, "{\"message\":\"Deleted successfully\",\"doesExist\":true",
-                         NULL, ctx, true);
-    else if (!replaced)
-        reply_key_result(n, req, 201, "{\"message\":\"Added successfully\",\"replaced\":false",
-                         NULL, ctx, true);
-    else
-        reply_key_result(n, req, 200, "{\"message\":\"Updated successfully\",\"replaced\":true",
-                         NULL, ctx, true);
+    if (found.partial)
+        n->metrics.writes_without_history++;
+    reply_key_result(n, req, del || found.replaced ? 200 : 201, write_head(del, &found), NULL, ctx,
+                     true);
 }
 
 /* The proxy's deadline of a forwarded request (0 when not forwarded or not given). */

@@ -78,9 +78,15 @@ bool ckv_replica_ready(const ckv_replica *r, const ckv_context *ctx, ckv_op op)
         return false;
     if (ctx->epoch != r->map.epoch)
         return false; /* newer: a view change not committed here yet */
-    /* Writes wait too, although their Lamport time would order them right without the
-     * history: their answer (201 or 200, 404 for a delete) reports what the key held,
-     * and a replica that lacks the history would report the past. */
+    if (op != CKV_OP_GET && tracks_lamport(ctx))
+        return true; /* its Lamport time will be above everything it depends on */
+    return ckv_replica_has_history(r, ctx);
+}
+
+bool ckv_replica_has_history(const ckv_replica *r, const ckv_context *ctx)
+{
+    if (r->self < 0 || ctx->epoch != r->map.epoch)
+        return false;
     uint32_t first = ckv_shard_map_first_replica(&r->map, r->shard);
     return ckv_vclock_covers(&r->clock, &ctx->clock, first, r->map.rf);
 }
@@ -107,7 +113,8 @@ static void journal_version(const ckv_replica *r, const ckv_version *v, bool adv
 }
 
 int ckv_replica_write(ckv_replica *r, const char *key, size_t klen, const char *value, size_t vlen,
-                      bool tombstone, ckv_context *ctx, const ckv_version **out, bool *replaced)
+                      bool tombstone, ckv_context *ctx, const ckv_version **out,
+                      ckv_write_info *info)
 {
     if (out != NULL)
         *out = NULL;
@@ -115,10 +122,13 @@ int ckv_replica_write(ckv_replica *r, const char *key, size_t klen, const char *
         return CKV_ERROR;
     const ckv_version *cur = ckv_store_get(r->store, key, klen);
     bool live = cur != NULL && !cur->tombstone;
-    if (replaced != NULL)
-        *replaced = live;
+    bool partial = !ckv_replica_has_history(r, ctx);
+    if (info != NULL)
+        *info = (ckv_write_info){.replaced = live, .partial = partial};
     bool tracked = tracks_lamport(ctx);
-    if (tombstone && !live) {
+    /* Without the whole history the key may be live in the writer's view: the tombstone
+     * is written anyway, so that it orders after the write this replica has not seen. */
+    if (tombstone && !live && !partial) {
         merge_version(ctx, cur);
         ctx->has_lamport = tracked;
         return CKV_DECLINED;

@@ -143,6 +143,10 @@ void ckv_metrics_serve(ckv_node *n, ckv_req *req)
               "counter", m->causal_waits);
     add_gauge(&b, "causalkv_causal_timeouts_total",
               "Requests answered 503 after the causal timeout.", "counter", m->causal_timeouts);
+    add_gauge(&b, "causalkv_writes_without_history_total",
+              "Writes accepted by a replica that lacked part of the history their context "
+              "covers (ordered after it by their Lamport time).",
+              "counter", m->writes_without_history);
     add_gauge(&b, "causalkv_connections_refused_total", "Connections refused over the cap.",
               "counter", m->connections_refused);
     add_gauge(&b, "causalkv_bad_framing_total",

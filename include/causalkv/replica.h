@@ -94,16 +94,30 @@ uint32_t ckv_replica_owner(const ckv_replica *r, const char *key, size_t len);
 
 /* A context of an older epoch becomes the empty context of the epoch in force. */
 void ckv_replica_normalise(const ckv_replica *r, ckv_context *ctx);
-/* Whether op under ctx (normalised) may run here now. */
+/* Whether op under ctx (normalised) may run here now. A read needs the history (below);
+ * a write needs it only when the context does not carry its Lamport time (an older
+ * node's context): otherwise its Lamport time orders it after that history anyway. */
 bool ckv_replica_ready(const ckv_replica *r, const ckv_context *ctx, ckv_op op);
+/* Whether this replica holds every write of its shard that ctx (normalised) covers. */
+bool ckv_replica_has_history(const ckv_replica *r, const ckv_context *ctx);
+
+/* What a write found. Without the writer's whole history (partial), replaced says what
+ * this replica held, which may be older than what the writer saw. */
+typedef struct ckv_write_info {
+    bool replaced; /* the key held a live value here */
+    bool partial;  /* this replica lacked part of the history ctx covers */
+} ckv_write_info;
 
 /* A local write (a value, or a tombstone when tombstone): the next own dot, a Lamport time
- * above the node's and the key's, the context as dependencies; ctx gains the dot. *out
- * (borrowed, may be NULL) is the new version, for replication; *replaced (may be NULL)
- * says whether the key held a live value. Deleting a key that holds none writes nothing:
- * CKV_DECLINED, with ctx bound to the delete it saw (as a read). CKV_NOMEM on failure. */
+ * above the node's, the key's and the context's, the context as dependencies; ctx gains
+ * the dot. *out (borrowed, may be NULL) is the new version, for replication; *info (may
+ * be NULL) says what the write found. Deleting a key that holds none here writes nothing
+ * when this replica holds the writer's history: CKV_DECLINED, with ctx bound to the
+ * delete it saw (as a read); without that history the tombstone is written. CKV_NOMEM on
+ * failure. */
 int ckv_replica_write(ckv_replica *r, const char *key, size_t klen, const char *value, size_t vlen,
-                      bool tombstone, ckv_context *ctx, const ckv_version **out, bool *replaced);
+                      bool tombstone, ckv_context *ctx, const ckv_version **out,
+                      ckv_write_info *info);
 /* The key's current version (NULL when never written; may be a tombstone), its dot and
  * dependencies merged into ctx. Borrowed, valid until the key changes. */
 const ckv_version *ckv_replica_read(const ckv_replica *r, const char *key, size_t klen,

@@ -163,8 +163,10 @@ def _is_write(op):
 
 
 def _prev(op):
-    """What a successful put/delete says it replaced: 'live', 'missing' or None."""
-    if op.get("outcome") != "ok":
+    """What a successful put/delete says it replaced: 'live', 'missing' or None. A write
+    accepted by a replica that lacked part of the client's history ("partial-history")
+    says what that replica held, which is no observation of the client's view."""
+    if op.get("outcome") != "ok" or op.get("partial"):
         return None
     st = op.get("status")
     if op["kind"] == "put":

@@ -17,7 +17,7 @@ class H:
         self.t = 0.0
 
     def op(self, client, kind, key, value=None, status=None, outcome=None, session="",
-           t0=None, t1=None, ctx_sent=None, ctx_recv=None, node="n1"):
+           t0=None, t1=None, ctx_sent=None, ctx_recv=None, node="n1", partial=False):
         if status is None and outcome is None:
             status = {"put": 200, "get": 200 if value is not None else 404, "delete": 200}[kind]
         if outcome is None:
@@ -35,7 +35,7 @@ class H:
              "session": (client + ".1") if session == "" else session, "kind": kind,
              "key": key, "value": value, "node": node, "served": node, "t0": t0, "t1": t1,
              "status": status, "outcome": outcome, "error": None,
-             "ctx_sent": ctx_sent, "ctx_recv": ctx_recv}
+             "ctx_sent": ctx_sent, "ctx_recv": ctx_recv, "partial": partial}
         self.ops.append(o)
         return o
 
@@ -64,6 +64,24 @@ class CausalRules(unittest.TestCase):
         h.put("b", "x", "b1")
         h.get("a", "x", "b1")
         h.delete("a", "x")
+        h.get("b", "x", None)
+        self.assertEqual(h.causal(), [])
+
+    def test_write_that_found_the_past_is_flagged(self):
+        h = H()
+        h.put("a", "x", "a1", 201)
+        h.put("a", "x", "a2", 201)  # "added": the key was missing, after a's own write
+        self.assertEqual(h.kinds(), ["causal"])
+
+    def test_write_without_the_history_is_no_observation(self):
+        # accepted by a replica that lacked a1 ("partial-history"): its 201 and the
+        # delete's doesExist=false say what that replica held, not what a saw
+        h = H()
+        h.put("a", "x", "a1", 201)
+        h.put("a", "x", "a2", 201, partial=True)
+        h.get("a", "x", "a2")
+        h.delete("a", "x", 200, partial=True)
+        h.get("a", "x", None)
         h.get("b", "x", None)
         self.assertEqual(h.causal(), [])
 

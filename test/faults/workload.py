@@ -112,7 +112,8 @@ def do_op(rec, client, session, ctx, kind, key, value, addr, timeout):
           "value": got if kind == "get" else value, "node": addr,
           "served": js.get("address") or addr, "t0": round(t0, 4), "t1": round(t1, 4),
           "status": status, "outcome": outcome, "error": err,
-          "ctx_sent": ctx, "ctx_recv": js.get("causal-context") if js else None}
+          "ctx_sent": ctx, "ctx_recv": js.get("causal-context") if js else None,
+          "partial": js.get("partial-history") is True}
     if kind == "get" and status == 200 and got is None:
         op["outcome"] = "info"
         op["error"] = "200 without a value: %r" % (js,)

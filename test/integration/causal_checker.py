@@ -271,6 +271,17 @@ def check(history):
     return violations
 
 
+def write_observation(kind, status, reply):
+    """What an acknowledged put/delete says the key held: "live", "missing" or None
+    (unknown). A write accepted by a replica that lacked part of the client's history
+    says "partial-history": what it found is that replica's, not the client's view."""
+    if isinstance(reply, dict) and reply.get("partial-history") is True:
+        return None
+    if kind == "put":
+        return {200: "live", 201: "missing"}.get(status)
+    return {200: "live", 404: "missing"}.get(status)
+
+
 class Recorder:
     """Thread-safe history recorder with global start/end stamps.
 

@@ -5,7 +5,7 @@ reported."""
 import random
 import unittest
 
-from causal_checker import Op, Recorder, check
+from causal_checker import Op, Recorder, check, write_observation
 
 
 def P(c, k, v, ok=True, prev=None, **kw):
@@ -38,6 +38,16 @@ class Valid(unittest.TestCase):
         # b has never seen anything from a: reading missing or old values is fine
         self.assertValid([P("a", "x", "a1"), P("a", "x", "a2"), G("b", "x", None),
                           G("b", "x", "a1"), G("b", "x", "a2")])
+
+    def test_write_without_the_history_observes_nothing(self):
+        # a replica that lacked a1 accepted a2 and answered 201 with "partial-history":
+        # write_observation makes that no observation, so no violation
+        prev = write_observation("put", 201, {"replaced": False, "partial-history": True})
+        self.assertIsNone(prev)
+        self.assertValid([P("a", "x", "a1", prev="missing"), P("a", "x", "a2", prev=prev),
+                          G("a", "x", "a2")])
+        self.assertEqual(write_observation("put", 201, {"replaced": False}), "missing")
+        self.assertEqual(write_observation("delete", 200, {"doesExist": True}), "live")
 
     def test_concurrent_writes_either_order(self):
         h = [P("a", "x", "a1"), P("b", "x", "b1"),

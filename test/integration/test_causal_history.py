@@ -11,7 +11,7 @@ import threading
 import unittest
 
 import ckvtest
-from causal_checker import Recorder, check
+from causal_checker import Recorder, check, write_observation
 from ckvtest import Cluster, CkvTestCase, Session, key_count, kv_get, poll
 from loadgen import Parallel
 
@@ -43,13 +43,11 @@ def run_client(name, nops, keys, addrs, rec, errors, seed, stop=None, timeout=10
             elif kind == "put":
                 st, js = s.put(key, value, addr)
                 ok = st in (200, 201)
-                rec.record(name, "put", key, value, ok,
-                           {200: "live", 201: "missing"}.get(st), start=t)
+                rec.record(name, "put", key, value, ok, write_observation("put", st, js), start=t)
             else:
                 st, js = s.delete(key, addr)
                 ok = st in (200, 404)
-                rec.record(name, "delete", key, value, ok,
-                           {200: "live", 404: "missing"}.get(st), start=t)
+                rec.record(name, "delete", key, value, ok, write_observation("delete", st, js), start=t)
             if not ok:
                 errors.append("%s %s %s at %s -> %s %r" % (name, kind, key, addr, st, js))
         except Exception as e:  # noqa: BLE001 - a failed op is recorded as unknown

@@ -10,7 +10,7 @@ import time
 import unittest
 
 import ckvtest
-from causal_checker import Recorder, check
+from causal_checker import Recorder, check, write_observation
 from ckvtest import (Cluster, CkvTestCase, Session, key_count, keypath, kv_get, kv_put,
                      poll, request, unique)
 from loadgen import Parallel
@@ -233,7 +233,7 @@ class BasicsMixin:
             if kind == "put":
                 st, js = sess.put(key, value, addr=addr)
                 rec.record(sess.name, "put", key, value, st in (200, 201),
-                           "live" if st == 200 else "missing", start=t)
+                           write_observation("put", st, js), start=t)
             else:
                 st, js = sess.get(key, addr=addr)
                 rec.record(sess.name, "get", key, js.get("value") if st == 200 else None,

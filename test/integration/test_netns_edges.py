@@ -7,6 +7,7 @@ and removes them at the end, even on failure. Nodes listen on port 13800 inside 
 namespaces; nothing reaches the host's network. Skipped (with the reason) when not root
 or when ip/iptables are missing."""
 
+import http.client
 import os
 import sys
 import tempfile
@@ -69,6 +70,16 @@ def put(addr, key, value, timeout=4):
 
 def get(addr, key, timeout=4):
     return workload.http_json(addr, "GET", workload.keypath(key), None, timeout)
+
+
+def metrics_text(addr, timeout=4):
+    host, port = addr.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request("GET", "/metrics")
+        return conn.getresponse().read().decode()
+    finally:
+        conn.close()
 
 
 def log_tail(node, n=60):
@@ -240,11 +251,14 @@ class NetnsEdges(unittest.TestCase):
         self.assertCleanStop(topo.nodes)
 
     def test_write_at_the_other_side_of_a_partition(self):
-        """(c) rf 2 in two namespaces: a client writes y at A; A and B are cut apart; the
-        same client writes x at B with the context A returned. B lacks y, and a write's
-        answer reports what the key held, so it waits: 503 within CAUSAL_TIMEOUT_MS +
-        slack, bounded, and B stays alive. After the heal the write goes through at B,
-        both replicas hold x, and a reader who saw x sees y too."""
+        """(c) rf 2 in two namespaces: w is written and replicated; A and B are cut apart;
+        a client writes y, z and w at A, then writes x and w and deletes z at B with the
+        context A returned. B lacks A's writes, but writes do not wait for them: each is
+        accepted at once and says "partial-history" (x is new at B: 201; w was live at B:
+        200; z held nothing at B, the delete is written anyway: 200). A read at B with
+        that context still waits (503 within CAUSAL_TIMEOUT_MS + slack). After the heal
+        both replicas hold B's writes (w is B's value, z is gone), and a reader who saw x
+        sees y too."""
         topo = netns.Topology(2, self.logdir, binary=CAUSALKV_BIN, tag="edge-c-")
         self.topos.append(topo)
         topo.create()
@@ -258,43 +272,67 @@ class NetnsEdges(unittest.TestCase):
             for a in (A, B):
                 poll(lambda: workload.http_json(a, "GET", "/healthz", None, 1)[0] == 200,
                      15, "%s healthy" % a)
+            self.assertIn(put(A, "w", "zero")[0], (200, 201))
+            poll(lambda: get(B, "w")[1].get("value") == "zero", 10, "B holds w=zero")
+
+        def write_at(addr, method, key, body, ctx):
+            body = dict(body, **{"causal-context": ctx})
+            t0 = time.monotonic()
+            st, js = workload.http_json(addr, method, workload.keypath(key), body, 4)
+            took = time.monotonic() - t0
+            self.assertLess(took, 1.0, "%s %s at %s waited %.2f s" % (method, key, addr, took))
+            return st, js
+
+        def during_cut():
+            ctx = {}
+            for key in ("y", "z", "w"):
+                st, js = workload.http_json(A, "PUT", workload.keypath(key),
+                                            {"value": "first", "causal-context": ctx}, 4)
+                self.assertIn(st, (200, 201), js)
+                ctx = js["causal-context"]
+            st, js = write_at(B, "PUT", "x", {"value": "second"}, ctx)
+            self.assertEqual((st, js.get("replaced"), js.get("partial-history")),
+                             (201, False, True), js)
+            ctx = js["causal-context"]
+            st, js = write_at(B, "PUT", "w", {"value": "second"}, ctx)
+            self.assertEqual((st, js.get("replaced"), js.get("partial-history")),
+                             (200, True, True), js)
+            ctx = js["causal-context"]
+            st, js = write_at(B, "DELETE", "z", {}, ctx)
+            self.assertEqual((st, js.get("doesExist"), js.get("partial-history")),
+                             (200, False, True), js)
+            ctx = js["causal-context"]
+            t0 = time.monotonic()
+            st, js = workload.http_json(B, "GET", workload.keypath("x"),
+                                        {"causal-context": ctx}, 5)
+            self.assertEqual(st, 503, "a read at B that needs A's writes: %s %r" % (st, js))
+            self.assertLess(time.monotonic() - t0, 3.5, "bounded by CAUSAL_TIMEOUT_MS")
+            box["ctx"] = ctx
 
         in_ns(topo.client_ns, before_cut)
         topo.apply({frozenset((0, 1))})
-
-        def during_cut():
-            st, js = put(A, "y", "first")
-            self.assertIn(st, (200, 201), js)
-            ctx = js["causal-context"]
-            t0 = time.monotonic()
-            st, js = workload.http_json(B, "PUT", workload.keypath("x"),
-                                        {"value": "second", "causal-context": ctx}, 4)
-            box["write_s"] = time.monotonic() - t0
-            self.assertEqual(st, 503, "a write at B with A's context during the cut: %s %r"
-                             % (st, js))
-            self.assertLess(box["write_s"], 3.5, "the wait is bounded by CAUSAL_TIMEOUT_MS")
-            box["ctx"] = ctx
-
         in_ns(topo.client_ns, during_cut)
         self.assertAlive(topo.nodes, "during the cut")
         topo.heal()
 
         def after_heal():
-            def write_at_b():
-                st, js = workload.http_json(B, "PUT", workload.keypath("x"),
-                                            {"value": "second", "causal-context": box["ctx"]}, 4)
-                return st in (200, 201)
-            poll(write_at_b, 15, "the write at B once healed")
             for a in (A, B):
                 poll(lambda: get(a, "x")[1].get("value") == "second", 15,
                      "%s holds x=second" % a)
-            st, js = get(B, "x")
+                poll(lambda: get(a, "w")[1].get("value") == "second", 15,
+                     "%s holds w=second (B's write, after A's)" % a)
+                poll(lambda: get(a, "z")[0] == 404, 15, "%s: z deleted" % a)
+            st, js = workload.http_json(B, "GET", workload.keypath("x"),
+                                        {"causal-context": box["ctx"]}, 5)
+            self.assertEqual((st, js.get("value")), (200, "second"), js)
             ctx = js["causal-context"]
             for a in (A, B):
                 st, js = workload.http_json(a, "GET", workload.keypath("y"),
                                             {"causal-context": ctx}, 5)
                 self.assertEqual((st, js.get("value")), (200, "first"),
                                  "a reader who saw x at %s: y %s %r" % (a, st, js))
+            self.assertRegex(metrics_text(B), r"\ncausalkv_writes_without_history_total 3\n")
+            self.assertRegex(metrics_text(A), r"\ncausalkv_writes_without_history_total 0\n")
 
         in_ns(topo.client_ns, after_heal)
         self.assertAlive(topo.nodes, "after healing")

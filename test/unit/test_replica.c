@@ -387,16 +387,17 @@ static void test_delete_is_a_write(void **state)
     const ckv_version *put_v, *del_v;
     put(&a, "k", "v", &ctx, &put_v);
     ckv_version *pv = ckv_version_ref((ckv_version *)put_v);
-    bool replaced = false;
-    assert_int_equal(ckv_replica_write(&a, "k", 1, NULL, 0, true, &ctx, &del_v, &replaced), CKV_OK);
-    assert_true(replaced);
+    ckv_write_info found = {.replaced = false};
+    assert_int_equal(ckv_replica_write(&a, "k", 1, NULL, 0, true, &ctx, &del_v, &found), CKV_OK);
+    assert_true(found.replaced);
+    assert_false(found.partial);
     assert_true(del_v->tombstone);
     assert_int_equal(del_v->seq, 2);
     /* deleting it again writes nothing, and binds the context to the delete it saw */
     ckv_context again = empty_ctx(&a);
-    assert_int_equal(ckv_replica_write(&a, "k", 1, NULL, 0, true, &again, NULL, &replaced),
+    assert_int_equal(ckv_replica_write(&a, "k", 1, NULL, 0, true, &again, NULL, &found),
                      CKV_DECLINED);
-    assert_false(replaced);
+    assert_false(found.replaced);
     assert_int_equal(again.clock.c[0], 2);
     assert_int_equal(a.clock.c[0], 2);
     ckv_version *dv = ckv_version_ref((ckv_version *)del_v);
@@ -648,8 +649,8 @@ static void test_replay_refuses_what_does_not_fit(void **state)
 /* A context that says how late its history is lets a write run at a replica that lacks
  * part of that history (a partition): its Lamport time goes above the history's, so on
  * every replica, whatever the arrival order, it wins over the earlier write it followed.
- * Reads still wait. */
-static void test_tracked_write_runs_before_its_dependencies(void **state)
+ * The write says it ran without the history; reads still wait. */
+static void test_write_runs_without_its_history(void **state)
 {
     (void)state;
     ckv_replica a, b;
@@ -663,13 +664,15 @@ static void test_tracked_write_runs_before_its_dependencies(void **state)
     assert_true(ctx.has_lamport);
     assert_int_equal(ctx.lamport, first->lamport);
     /* b never got "first": the client moves there */
-    /* the glue still makes every operation wait (a write's answer reports what the key
-     * held); the write below is what a replica does once it is told to write anyway */
+    assert_false(ckv_replica_has_history(&b, &ctx));
     assert_false(ckv_replica_ready(&b, &ctx, CKV_OP_GET));
-    assert_false(ckv_replica_ready(&b, &ctx, CKV_OP_PUT));
-    assert_false(ckv_replica_ready(&b, &ctx, CKV_OP_DELETE));
+    assert_true(ckv_replica_ready(&b, &ctx, CKV_OP_PUT));
+    assert_true(ckv_replica_ready(&b, &ctx, CKV_OP_DELETE));
     const ckv_version *w2;
-    put(&b, "k", "second", &ctx, &w2);
+    ckv_write_info found;
+    assert_int_equal(ckv_replica_write(&b, "k", 1, "second", 6, false, &ctx, &w2, &found), CKV_OK);
+    assert_true(found.partial);
+    assert_false(found.replaced); /* what b held, not what the client saw */
     ckv_version *second = ckv_version_ref((ckv_version *)w2);
     assert_true(second->lamport > first->lamport);
     assert_int_equal(ctx.lamport, second->lamport);
@@ -679,12 +682,49 @@ static void test_tracked_write_runs_before_its_dependencies(void **state)
     assert_int_equal(ckv_replica_apply_push(&a, 1, second), CKV_PUSH_APPLIED);
     assert_string_equal(value_of(&a, "k"), "second");
     assert_string_equal(value_of(&b, "k"), "second");
-    /* a later write at a, seeing only its own history, still comes after "second" */
+    /* with the history in, the same context is whole here again */
+    assert_true(ckv_replica_has_history(&b, &ctx));
     ckv_context c2 = ctx;
-    put(&a, "k", "third", &c2, NULL);
+    assert_int_equal(ckv_replica_write(&a, "k", 1, "third", 5, false, &c2, NULL, &found), CKV_OK);
+    assert_false(found.partial);
+    assert_true(found.replaced);
     assert_true(c2.lamport > second->lamport);
     ckv_version_unref(first);
     ckv_version_unref(second);
+    ckv_replica_free(&a);
+    ckv_replica_free(&b);
+}
+
+/* A delete at a replica that lacks the write it follows: the key holds nothing there,
+ * but it may be live in the writer's view, so the tombstone is written (a delete with
+ * the whole history writes nothing then); when the put arrives, the delete still wins. */
+static void test_delete_without_history_is_written(void **state)
+{
+    (void)state;
+    ckv_replica a, b;
+    open_replica(&a, A);
+    open_replica(&b, B);
+    ckv_context ctx = empty_ctx(&a);
+    const ckv_version *w1, *d;
+    put(&a, "k", "v", &ctx, &w1);
+    ckv_version *pv = ckv_version_ref((ckv_version *)w1);
+    ckv_write_info found;
+    assert_int_equal(ckv_replica_write(&b, "k", 1, NULL, 0, true, &ctx, &d, &found), CKV_OK);
+    assert_true(found.partial);
+    assert_false(found.replaced);
+    assert_true(d != NULL && d->tombstone);
+    ckv_version *dv = ckv_version_ref((ckv_version *)d);
+    assert_int_equal(ckv_replica_apply_push(&b, 0, pv), CKV_PUSH_APPLIED);
+    assert_null(value_of(&b, "k"));
+    assert_int_equal(ckv_replica_apply_push(&a, 1, dv), CKV_PUSH_APPLIED);
+    assert_null(value_of(&a, "k"));
+    /* with the history here, deleting a key that holds nothing writes nothing */
+    ckv_context fresh = empty_ctx(&b);
+    assert_int_equal(ckv_replica_write(&b, "none", 4, NULL, 0, true, &fresh, NULL, &found),
+                     CKV_DECLINED);
+    assert_false(found.partial);
+    ckv_version_unref(pv);
+    ckv_version_unref(dv);
     ckv_replica_free(&a);
     ckv_replica_free(&b);
 }
@@ -785,7 +825,8 @@ int main(void)
         cmocka_unit_test(test_adopt_view),
         cmocka_unit_test(test_journal_replay_gives_the_same_state),
         cmocka_unit_test(test_replay_refuses_what_does_not_fit),
-        cmocka_unit_test(test_tracked_write_runs_before_its_dependencies),
+        cmocka_unit_test(test_write_runs_without_its_history),
+        cmocka_unit_test(test_delete_without_history_is_written),
         cmocka_unit_test(test_untracked_context_waits),
         cmocka_unit_test(test_reads_carry_the_lamport_time),
         cmocka_unit_test(test_arrival_orders_with_writes_ahead_of_dependencies),
