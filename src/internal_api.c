@@ -187,8 +187,10 @@ void ckv_internal_sync(ckv_node *n, ckv_req *req)
     uint64_t cursor = m.cursor, gen = m.gen;
     sync_asker asker = {.clock = m.clock, .wants_base = m.want_base};
     ckv_repl_sync_map(n);
-    if (cursor == 0) /* the asker's own word on what it holds of this node's writes */
+    if (cursor == 0) { /* the asker's own word on what it holds */
         n->repl[from].acked = asker.clock.c[n->r.self];
+        ckv_repl_peer_clock(n, from, &asker.clock);
+    }
     sync_answer(n, req, &asker, cursor, gen);
     ckv_repl_push_all(n);
 }

@@ -161,6 +161,46 @@ static void wait_for_progress(ckv_node *n, ckv_req *req, const ckv_context *ctx)
     ckv_repl_pull_now(n);
 }
 
+static bool is_forwarded(const ckv_req *req);
+static int fold_header_context(ckv_node *n, ckv_req *req);
+
+/* A read forwarded for its history came back unserved: it waits here instead. */
+static void wait_here(ckv_node *n, ckv_req *req)
+{
+    ckv_context ctx;
+    ckv_req_context(req, &n->r.map, &ctx);
+    wait_for_progress(n, req, &ctx);
+}
+
+/* A read this replica cannot serve only because it lacks part of the history goes to a
+ * replica of the shard that holds it (by the clocks the replicas last told), once, within
+ * the request's causal wait; the pull still runs, so this node catches up meanwhile.
+ * True when it was sent there. */
+static bool forward_for_history(ckv_node *n, ckv_req *req, ckv_op op, const ckv_context *ctx)
+{
+    uint32_t peers[CKV_VIEW_MAX];
+    if (op != CKV_OP_GET || req->tried_other_replica || is_forwarded(req) ||
+        !ckv_replica_serving(&n->r, op) || ctx->epoch != n->r.map.epoch)
+        return false;
+    uint32_t count = ckv_repl_peers_with_history(n, ctx, peers);
+    if (count == 0)
+        return false;
+    uint64_t now = ckv_now_ms();
+    if (req->wait_deadline_ms == 0)
+        req->wait_deadline_ms = now + n->cfg.causal_timeout_ms;
+    if (now >= req->wait_deadline_ms)
+        return false; /* the wait answers it */
+    if (fold_header_context(n, req) != CKV_OK)
+        return true; /* answered: a bad header */
+    req->tried_other_replica = true;
+    n->metrics.reads_forwarded_for_history++;
+    ckv_repl_pull_now(n);
+    /* half the wait at most: a replica that hangs leaves time to be served here */
+    uint64_t until = now + (req->wait_deadline_ms - now + 1) / 2;
+    ckv_proxy_forward_read(n, req, peers, count, until, wait_here);
+    return true;
+}
+
 static int validate_key(ckv_node *n, ckv_req *req, const char *key, size_t klen)
 {
     ckv_context ctx;
@@ -201,7 +241,8 @@ static void key_local(ckv_node *n, ckv_req *req, ckv_op op, const char *key, siz
     } else if (!ckv_replica_ready(&n->r, &ctx, op)) {
         if (ctx.epoch > n->r.map.epoch) /* a view change not committed here yet */
             ckv_req_context(req, &n->r.map, &ctx);
-        wait_for_progress(n, req, &ctx);
+        if (!forward_for_history(n, req, op, &ctx))
+            wait_for_progress(n, req, &ctx);
     } else if (op == CKV_OP_GET) {
         key_get(n, req, key, klen, &ctx);
     } else {

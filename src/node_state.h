@@ -37,6 +37,8 @@ typedef struct ckv_repl_peer {
     ckv_vclock sync_target; /* responder's clock at the first chunk of a sync */
     uint64_t sync_cursor;
     uint64_t sync_gen;
+    ckv_vclock known; /* the peer's clock as it last told it (valid when known_valid) */
+    bool known_valid;
 } ckv_repl_peer;
 
 /* Confirming the view in force with the other members (membership.c). */

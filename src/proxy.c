@@ -4,7 +4,10 @@
  * A read fails over whenever a replica does not answer. A write fails over only when it
  * never left this node: one that was sent and got no reply may have been applied, and
  * sending it to another replica would apply it twice, as two versions (the second can
- * overwrite a later write that depended on the first). Such a write is answered 503. */
+ * overwrite a later write that depended on the first). Such a write is answered 503.
+ *
+ * A read can also go to another replica of this node's own shard, one that holds the
+ * history the read needs; when that fails it comes back to wait here (a fallback). */
 #include "proxy.h"
 
 #include <stdlib.h>
@@ -23,7 +26,8 @@ typedef struct proxy_op {
     uint32_t count, tried;
     bool is_write; /* must not be sent twice: see the top of this file */
     uint64_t deadline_ms;
-    char addr[CKV_ADDR_MAX]; /* replica currently asked */
+    ckv_proxy_fallback fallback; /* set: the request goes back here instead of a 503 */
+    char addr[CKV_ADDR_MAX];     /* replica currently asked */
 } proxy_op;
 
 static void proxy_op_free(proxy_op *op)
@@ -85,6 +89,13 @@ static void proxy_try_next(proxy_op *op);
 static void proxy_give_up(proxy_op *op)
 {
     ckv_node *n = op->n;
+    if (op->fallback != NULL) {
+        ckv_proxy_fallback fallback = op->fallback;
+        ckv_req *req = op->req;
+        proxy_op_free(op);
+        fallback(n, req);
+        return;
+    }
     ckv_context ctx;
     ckv_req_context(op->req, &n->r.map, &ctx);
     n->metrics.proxy_unavailable++;
@@ -95,7 +106,7 @@ static void proxy_give_up(proxy_op *op)
 static void on_proxy_reply(int status, const char *body, size_t len, void *arg)
 {
     proxy_op *op = arg;
-    if (status > 0) {
+    if (status > 0 && !(op->fallback != NULL && status == 503)) {
         reply_proxied(op, status, body, len);
         proxy_op_free(op);
         return;
@@ -133,7 +144,8 @@ static void proxy_try_next(proxy_op *op)
     proxy_give_up(op);
 }
 
-void ckv_proxy_forward(ckv_node *n, ckv_req *req, uint32_t shard)
+/* The request copied for sending; NULL when out of memory. */
+static proxy_op *proxy_op_new(ckv_node *n, ckv_req *req)
 {
     proxy_op *op = calloc(1, sizeof(*op));
     size_t len;
@@ -145,10 +157,7 @@ void ckv_proxy_forward(ckv_node *n, ckv_req *req, uint32_t shard)
     if (op == NULL || op->uri == NULL || (len > 0 && op->body == NULL)) {
         if (op != NULL)
             proxy_op_free(op);
-        ckv_context ctx;
-        ckv_req_context(req, &n->r.map, &ctx);
-        ckv_reply_error(req, 500, "Out of memory", &n->r.map, &ctx);
-        return;
+        return NULL;
     }
     if (len > 0)
         memcpy(op->body, body, len);
@@ -157,7 +166,36 @@ void ckv_proxy_forward(ckv_node *n, ckv_req *req, uint32_t shard)
     op->req = req;
     op->method = ckv_req_method(req);
     op->is_write = op->method != EVHTTP_REQ_GET && op->method != EVHTTP_REQ_HEAD;
+    return op;
+}
+
+void ckv_proxy_forward(ckv_node *n, ckv_req *req, uint32_t shard)
+{
+    proxy_op *op = proxy_op_new(n, req);
+    if (op == NULL) {
+        ckv_context ctx;
+        ckv_req_context(req, &n->r.map, &ctx);
+        ckv_reply_error(req, 500, "Out of memory", &n->r.map, &ctx);
+        return;
+    }
     op->deadline_ms = ckv_now_ms() + n->cfg.proxy_timeout_ms;
     order_replicas(n, shard, op);
+    proxy_try_next(op);
+}
+
+void ckv_proxy_forward_read(ckv_node *n, ckv_req *req, const uint32_t *members, uint32_t count,
+                            uint64_t deadline_ms, ckv_proxy_fallback fallback)
+{
+    proxy_op *op = proxy_op_new(n, req);
+    if (op == NULL || op->is_write || count > CKV_VIEW_MAX) {
+        if (op != NULL)
+            proxy_op_free(op);
+        fallback(n, req);
+        return;
+    }
+    memcpy(op->order, members, count * sizeof(*members));
+    op->count = count;
+    op->deadline_ms = deadline_ms;
+    op->fallback = fallback;
     proxy_try_next(op);
 }

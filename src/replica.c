@@ -70,11 +70,16 @@ static bool tracks_lamport(const ckv_context *ctx)
     return ctx->has_lamport || ckv_vclock_is_zero(&ctx->clock);
 }
 
-bool ckv_replica_ready(const ckv_replica *r, const ckv_context *ctx, ckv_op op)
+bool ckv_replica_serving(const ckv_replica *r, ckv_op op)
 {
     if (r->self < 0 || !r->view_confirmed || !r->has_base || r->bootstrapping)
         return false;
-    if (op != CKV_OP_GET && (r->writes_paused || r->counter_pending))
+    return op == CKV_OP_GET || !(r->writes_paused || r->counter_pending);
+}
+
+bool ckv_replica_ready(const ckv_replica *r, const ckv_context *ctx, ckv_op op)
+{
+    if (!ckv_replica_serving(r, op))
         return false;
     if (ctx->epoch != r->map.epoch)
         return false; /* newer: a view change not committed here yet */

@@ -66,6 +66,7 @@ static void on_push_reply(int status, const char *body, size_t len, void *arg)
         reply.epoch == n->r.map.epoch) {
         /* the peer's word is the truth now, even when lower (it restarted empty) */
         n->repl[c->peer].acked = reply.clock.c[n->r.self];
+        ckv_repl_peer_clock(n, c->peer, &reply.clock);
         n->metrics.pushes++;
         if (n->repl[c->peer].acked < ckv_wlog_last_seq(n->r.wlog))
             push_peer(n, c->peer);
@@ -103,6 +104,32 @@ static void push_peer(ckv_node *n, uint32_t peer)
                   peer##_end = peer + (n)->r.map.rf;                                               \
          (n)->r.self >= 0 && peer < peer##_end; peer++)                                            \
         if (peer != (uint32_t)(n)->r.self)
+
+void ckv_repl_peer_clock(ckv_node *n, uint32_t peer, const ckv_vclock *clock)
+{
+    ckv_repl_sync_map(n);
+    if (peer >= CKV_VIEW_MAX || clock->n != n->r.map.view.n)
+        return;
+    n->repl[peer].known = *clock;
+    n->repl[peer].known_valid = true;
+}
+
+uint32_t ckv_repl_peers_with_history(ckv_node *n, const ckv_context *ctx, uint32_t *out)
+{
+    uint32_t count = 0;
+    ckv_repl_sync_map(n);
+    if (ctx->epoch != n->r.map.epoch)
+        return 0;
+    uint32_t first = ckv_shard_map_first_replica(&n->r.map, n->r.shard);
+    FOR_EACH_SHARD_PEER(n, peer)
+    {
+        const ckv_repl_peer *rp = &n->repl[peer];
+        if (rp->known_valid && ckv_vclock_covers(&rp->known, &ctx->clock, first, n->r.map.rf) &&
+            !ckv_peer_is_down(n->pool, n->r.map.view.addrs[peer]))
+            out[count++] = peer;
+    }
+    return count;
+}
 
 void ckv_repl_push_all(ckv_node *n)
 {
@@ -155,6 +182,8 @@ static void sync_peer(ckv_node *n, uint32_t peer);
 /* Adopts the responder's clock once every chunk of its state has been merged. */
 static void sync_complete(ckv_node *n, ckv_repl_peer *rp)
 {
+    rp->known = rp->sync_target;
+    rp->known_valid = true;
     bool advanced = ckv_replica_merge_clock(&n->r, &rp->sync_target);
     if (!rp->synced_once && !n->r.has_base) {
         ckv_replica_hold_base(&n->r); /* that first full answer carried the base state too */

@@ -13,6 +13,12 @@ void ckv_repl_push_all(ckv_node *n);
 /* After a start or a new view: reads and writes wait until the replicas have told this
  * node its own counter (and the epoch's base state when it lacks it). */
 void ckv_repl_begin_catch_up(ckv_node *n);
+/* A replica of this shard told its clock (a push or sync reply, or its sync request):
+ * what it holds at least, until it says otherwise. */
+void ckv_repl_peer_clock(ckv_node *n, uint32_t peer, const ckv_vclock *clock);
+/* The other replicas of this shard whose last told clock covers ctx (normalised) and
+ * that are not known to be down, into out (view indexes); how many. */
+uint32_t ckv_repl_peers_with_history(ckv_node *n, const ckv_context *ctx, uint32_t *out);
 /* Resets the peer table when the replica has installed another map since. */
 void ckv_repl_sync_map(ckv_node *n);
 /* Joins a view learnt from a member (a change this node missed, or the view in force

@@ -147,6 +147,10 @@ void ckv_metrics_serve(ckv_node *n, ckv_req *req)
               "Writes accepted by a replica that lacked part of the history their context "
               "covers (ordered after it by their Lamport time).",
               "counter", m->writes_without_history);
+    add_gauge(&b, "causalkv_reads_forwarded_for_history_total",
+              "Reads this replica lacked the history for, sent to a replica of the shard that "
+              "holds it.",
+              "counter", m->reads_forwarded_for_history);
     add_gauge(&b, "causalkv_connections_refused_total", "Connections refused over the cap.",
               "counter", m->connections_refused);
     add_gauge(&b, "causalkv_bad_framing_total",

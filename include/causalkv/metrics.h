@@ -28,6 +28,7 @@ typedef struct ckv_metrics {
     uint64_t causal_waits;
     uint64_t causal_timeouts;
     uint64_t writes_without_history; /* accepted here without every write their context covers */
+    uint64_t reads_forwarded_for_history; /* sent to a replica that holds what they need */
     uint64_t proxy_unavailable;
     uint64_t proxy_write_unknown; /* writes sent that got no reply: answered 503, not retried */
     uint64_t connections_refused;

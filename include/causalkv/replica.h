@@ -98,6 +98,10 @@ void ckv_replica_normalise(const ckv_replica *r, ckv_context *ctx);
  * a write needs it only when the context does not carry its Lamport time (an older
  * node's context): otherwise its Lamport time orders it after that history anyway. */
 bool ckv_replica_ready(const ckv_replica *r, const ckv_context *ctx, ckv_op op);
+/* Whether the serving gates are open for op: a member, its view confirmed, the base
+ * state held, caught up after a start; for writes also no view change preparing and
+ * its own counter known. */
+bool ckv_replica_serving(const ckv_replica *r, ckv_op op);
 /* Whether this replica holds every write of its shard that ctx (normalised) covers. */
 bool ckv_replica_has_history(const ckv_replica *r, const ckv_context *ctx);
 

@@ -37,7 +37,8 @@ struct ckv_req {
     enum ckv_endpoint endpoint;
     ckv_handler handler; /* runs the request (again, after a wait) */
     void *handler_arg;
-    bool context_header; /* the reply repeats the body's causal context in X-Causal-Context */
+    bool context_header;      /* the reply repeats the body's causal context in X-Causal-Context */
+    bool tried_other_replica; /* sent once to a replica that holds its history */
     /* Origin and X-Causal-Context, found in one pass over the headers on first use */
     bool browser_headers_scanned;
     const char *origin, *context;

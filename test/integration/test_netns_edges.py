@@ -339,5 +339,64 @@ class NetnsEdges(unittest.TestCase):
         self.assertCleanStop(topo.nodes)
 
 
+    def test_read_goes_to_the_replica_that_holds_its_history(self):
+        """(d) rf 3, A cut from B only, anti-entropy slowed to once a minute: a client
+        writes k at B (pushed to C, not to A); a write at A brings back C's clock in C's
+        push reply. The client's read of k at A, which lacks B's write, is sent to C,
+        which holds it: 200 with "address" C at once, the metric counts it. With C cut
+        off too, A can only wait (503 within CAUSAL_TIMEOUT_MS)."""
+        topo = netns.Topology(3, self.logdir, binary=CAUSALKV_BIN, tag="edge-d-")
+        self.topos.append(topo)
+        topo.create()
+        env = {"GOSSIP_INTERVAL_MS": 60000}
+        for i in range(3):
+            topo.start_node(i, topo.addrs, 3, env)
+        A, B, C = topo.addrs
+        box = {}
+
+        def before_cut():
+            for a in (A, B, C):
+                poll(lambda: workload.http_json(a, "GET", "/healthz", None, 1)[0] == 200,
+                     15, "%s healthy" % a)
+
+        def during_cut():
+            st, js = put(B, "k", "from-b")
+            self.assertIn(st, (200, 201), js)
+            ctx = js["causal-context"]
+            poll(lambda: get(C, "k")[1].get("value") == "from-b", 10, "C holds k (pushed)")
+            self.assertIn(put(A, "other", "x")[0], (200, 201))  # C's reply tells its clock
+            poll(lambda: get(C, "other")[1].get("value") == "x", 10, "C holds other")
+            t0 = time.monotonic()
+            st, js = workload.http_json(A, "GET", workload.keypath("k"),
+                                        {"causal-context": ctx}, 5)
+            took = time.monotonic() - t0
+            self.assertEqual((st, js.get("value"), js.get("address")), (200, "from-b", C),
+                             "the read at A with B's write in its context: %s %r" % (st, js))
+            self.assertLess(took, 1.0, "the read waited %.2f s" % took)
+            self.assertRegex(metrics_text(A),
+                             r"\ncausalkv_reads_forwarded_for_history_total 1\n")
+            box["ctx"] = js["causal-context"]
+
+        def cut_off():
+            st, js = put(B, "k2", "from-b")
+            self.assertIn(st, (200, 201), js)
+            t0 = time.monotonic()
+            st, js = workload.http_json(A, "GET", workload.keypath("k2"),
+                                        {"causal-context": js["causal-context"]}, 5)
+            self.assertEqual(st, 503, "A cut from both: %s %r" % (st, js))
+            self.assertLess(time.monotonic() - t0, 3.5, "bounded by CAUSAL_TIMEOUT_MS")
+
+        in_ns(topo.client_ns, before_cut)
+        topo.apply({frozenset((0, 1))})
+        in_ns(topo.client_ns, during_cut)
+        self.assertAlive(topo.nodes, "with A cut from B")
+        topo.apply({frozenset((0, 1)), frozenset((0, 2))})
+        in_ns(topo.client_ns, cut_off)
+        self.assertAlive(topo.nodes, "with A cut from B and C")
+        topo.heal()
+        self.assertAlive(topo.nodes, "after healing")
+        self.assertCleanStop(topo.nodes)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

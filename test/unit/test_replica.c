@@ -195,9 +195,18 @@ static void test_serving_gates(void **state)
     a.writes_paused = true; /* a view change prepares */
     assert_true(ckv_replica_ready(&a, &ctx, CKV_OP_GET));
     assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_PUT));
+    assert_true(ckv_replica_serving(&a, CKV_OP_GET));
+    assert_false(ckv_replica_serving(&a, CKV_OP_PUT));
     a.writes_paused = false;
+    /* the gates alone: a context this replica lacks the history of is not ready, but
+     * the replica serves (a read may go to a replica that holds that history) */
+    ckv_context ahead = empty_ctx(&a);
+    ahead.clock.c[1] = 3;
+    assert_false(ckv_replica_ready(&a, &ahead, CKV_OP_GET));
+    assert_true(ckv_replica_serving(&a, CKV_OP_GET));
     a.has_base = false; /* joined an epoch late */
     assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_GET));
+    assert_false(ckv_replica_serving(&a, CKV_OP_GET));
     ckv_replica_free(&a);
 
     /* a single replica per shard has nobody to wait for */
