@@ -12,6 +12,7 @@
 #include "causalkv/config_file.h"
 #include "causalkv/log.h"
 #include "node.h"
+#include "sd_notify.h"
 
 #define EXIT_BAD_CONFIG 2
 
@@ -125,6 +126,11 @@ int main(int argc, char **argv)
         return 1;
     }
     log_info("causalkv %s listening on %s:%u; %s", CKV_VERSION, cfg.bind, (unsigned)cfg.port, desc);
+    /* Type=notify: the port answers from here on (connections queue until the loop runs) */
+    char ready[128];
+    snprintf(ready, sizeof(ready), "READY=1\nSTATUS=listening on %s:%u", cfg.bind,
+             (unsigned)cfg.port);
+    ckv_sd_notify(ready);
     int rc = ckv_node_run(node);
     ckv_node_free(node);
     log_info("stopped");
