@@ -7,7 +7,9 @@ to a path and to an abstract socket the test binds) and the systemd unit
 
 Every node listens on the file's ckvtest.slot; every process is stopped by its PID."""
 
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -21,6 +23,7 @@ from ckvtest import SANITIZER_MARKS, SOURCE_DIR, health, poll
 
 SLOT = ckvtest.slot(__file__)
 BIN = ckvtest.CAUSALKV_BIN
+CLI = ckvtest.CAUSALKV_CLI
 BUILD_DIR = os.path.dirname(os.path.abspath(BIN))
 UNIT_SRC = os.path.join(SOURCE_DIR, "deploy", "systemd", "causalkv.service")
 ENV_EXAMPLE = os.path.join(SOURCE_DIR, "deploy", "systemd", "causalkv.env")
@@ -214,6 +217,52 @@ class ConfigFile(InstallBase):
         r = self.run_node([BIN, "--help"])
         self.assertEqual(r.returncode, 0)
         self.assertIn("--config FILE", r.stdout)
+
+
+class HealthCheck(InstallBase):
+    """causalkv-cli health, and the Dockerfile's HEALTHCHECK command run as Docker runs
+    it (/bin/sh -c, the image's environment), against nodes of this slot."""
+
+    def healthcheck_command(self):
+        with open(os.path.join(SOURCE_DIR, "docker", "Dockerfile")) as f:
+            text = f.read().replace("\\\n", " ")
+        line = re.search(r"(?m)^HEALTHCHECK .* CMD (\[.*\])$", text).group(1)
+        return json.loads(line)
+
+    def run_check(self, addr, **env):
+        e = clean_env(PATH=os.path.dirname(os.path.abspath(CLI)) + os.pathsep +
+                      os.environ.get("PATH", ""), HOME=self.tmp, **env)
+        return subprocess.run(self.healthcheck_command(), env=e, capture_output=True,
+                              text=True, timeout=10)
+
+    def test_cli_health_and_docker_healthcheck(self):
+        member, standby, nobody = SLOT.addrs(3)
+        m = self.start([BIN], ADDRESS=member)
+        s = self.start([BIN], ADDRESS=standby, VIEW=member)
+        m.wait_healthy(member)
+        r = subprocess.run([CLI, "--node", member, "health"], capture_output=True, text=True,
+                           timeout=10, env=clean_env(HOME=self.tmp))
+        self.assertEqual((r.returncode, r.stdout), (0, "ok\n"), r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, ".local")),
+                         "health kept a causal context")
+        poll(lambda: health(standby)[0] == 503, 10)
+        r = subprocess.run([CLI, "--node", standby, "health"], capture_output=True,
+                           text=True, timeout=10)
+        self.assertEqual(r.returncode, 4, r.stderr)
+        self.assertIn("standby (HTTP 503)", r.stderr)
+        # the image's command: BIND is the node's IP here (0.0.0.0 in the image, where
+        # the command asks 127.0.0.1), the port that of ADDRESS, or PORT
+        ip = member.rsplit(":", 1)[0]
+        r = self.run_check(member, BIND=ip, ADDRESS=member)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.run_check(member, BIND=ip, ADDRESS="name.invalid:1", PORT=str(SLOT.port))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.run_check(standby, BIND=standby.rsplit(":", 1)[0], ADDRESS=standby)
+        self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+        r = self.run_check(nobody, BIND=nobody.rsplit(":", 1)[0], ADDRESS=nobody)
+        self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+        self.assertEqual(m.terminate(), 0)
+        self.assertEqual(s.terminate(), 0)
 
 
 class SdNotify(InstallBase):
