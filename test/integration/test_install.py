@@ -104,6 +104,12 @@ class InstallBase(unittest.TestCase):
 class Install(InstallBase):
     """cmake --install of the build the tests run into a temporary prefix."""
 
+    def setUp(self):
+        super().setUp()
+        if not os.path.isfile(os.path.join(BUILD_DIR, "cmake_install.cmake")):
+            self.skipTest("%s is not a CMake build directory (CAUSALKV_BIN=%s)"
+                          % (BUILD_DIR, BIN))
+
     def install(self, prefix, destdir=None):
         env = dict(os.environ)
         if destdir:
