@@ -411,9 +411,10 @@ int ckv_config_load(ckv_config *cfg, ckv_getenv_fn getenv_fn, char *err, size_t 
 
 void ckv_config_print_help(FILE *out)
 {
-    fprintf(out, "Usage: causalkv [--help | --version]\n"
+    fprintf(out, "Usage: causalkv [--config FILE] | --help | --version\n"
                  "\n"
-                 "causalkv " CKV_VERSION " is configured through environment variables only.\n"
+                 "causalkv " CKV_VERSION " is configured through environment variables;\n"
+                 "--config FILE reads VARIABLE=value lines too (the environment wins).\n"
                  "Unset or empty variables take their default. Bad configuration exits with\n"
                  "status 2 and one line on stderr naming the variable.\n"
                  "\n");
@@ -473,4 +474,12 @@ void ckv_config_describe(const ckv_config *cfg, char *buf, size_t len)
     append(buf, len, &pos, " CORS_ORIGINS=%s", cfg->cors.any ? "*" : cfg->cors.n ? "" : "none");
     for (uint32_t i = 0; i < cfg->cors.n; i++)
         append(buf, len, &pos, "%s%s", i ? "," : "", cfg->cors.origins[i]);
+}
+
+bool ckv_config_is_variable(const char *name)
+{
+    for (size_t i = 0; i < VAR_COUNT; i++)
+        if (strcmp(vars[i].name, name) == 0)
+            return true;
+    return false;
 }

@@ -1,4 +1,6 @@
-/* main.c — configuration from the environment, then one node until SIGTERM/SIGINT. */
+/* main.c — configuration from the environment (and --config FILE), then one node until
+ * SIGTERM/SIGINT. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,8 +9,10 @@
 #include <sys/resource.h>
 
 #include "causalkv/config.h"
+#include "causalkv/config_file.h"
 #include "causalkv/log.h"
 #include "node.h"
+#include "sd_notify.h"
 
 #define EXIT_BAD_CONFIG 2
 
@@ -39,9 +43,52 @@ static void raise_fd_limit(uint32_t max_connections)
                  (unsigned long long)rl.rlim_cur, max_connections);
 }
 
+/* --config FILE: the file's values, consulted for a variable the environment leaves
+ * unset or empty (the environment wins). */
+static ckv_config_file config_file;
+
+static char *env_then_file(const char *name)
+{
+    char *v = getenv(name);
+    if (v != NULL && v[0] != '\0')
+        return v;
+    const char *f = ckv_config_file_get(&config_file, name);
+    return f != NULL ? (char *)f : v;
+}
+
+/* Reads and parses path into config_file; on failure err says why. */
+static int load_config_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "--config %s: %s", path, strerror(errno));
+        return CKV_ERROR;
+    }
+    char *text = malloc(CKV_CONFIG_FILE_MAX_BYTES + 1);
+    size_t len = text != NULL ? fread(text, 1, CKV_CONFIG_FILE_MAX_BYTES + 1, f) : 0;
+    bool failed = text == NULL || ferror(f);
+    fclose(f);
+    char why[256] = "";
+    int rc = failed ? CKV_ERROR
+                    : ckv_config_file_parse(&config_file, text ? text : "", len,
+                                            ckv_config_is_variable, why, sizeof(why));
+    free(text);
+    if (rc != CKV_OK)
+        snprintf(err, errlen, "--config %s: %s", path,
+                 failed            ? "cannot read it"
+                 : rc == CKV_NOMEM ? "out of memory"
+                                   : why);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1) {
+    const char *config_path = NULL;
+    if (argc == 3 && strcmp(argv[1], "--config") == 0) {
+        config_path = argv[2];
+    } else if (argc == 2 && strncmp(argv[1], "--config=", 9) == 0) {
+        config_path = argv[1] + 9;
+    } else if (argc > 1) {
         if (strcmp(argv[1], "--version") == 0) {
             printf("causalkv %s\n", CKV_VERSION);
             return 0;
@@ -54,7 +101,14 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     ckv_config cfg;
     char err[512];
-    if (ckv_config_load(&cfg, getenv, err, sizeof(err)) != CKV_OK) {
+    if (config_path != NULL && load_config_file(config_path, err, sizeof(err)) != CKV_OK) {
+        ckv_config_file_free(&config_file);
+        fprintf(stderr, "causalkv: bad configuration: %s\n", err);
+        return EXIT_BAD_CONFIG;
+    }
+    int loaded = ckv_config_load(&cfg, env_then_file, err, sizeof(err));
+    ckv_config_file_free(&config_file);
+    if (loaded != CKV_OK) {
         fprintf(stderr, "causalkv: bad configuration: %s\n", err);
         return EXIT_BAD_CONFIG;
     }
@@ -72,6 +126,11 @@ int main(int argc, char **argv)
         return 1;
     }
     log_info("causalkv %s listening on %s:%u; %s", CKV_VERSION, cfg.bind, (unsigned)cfg.port, desc);
+    /* Type=notify: the port answers from here on (connections queue until the loop runs) */
+    char ready[128];
+    snprintf(ready, sizeof(ready), "READY=1\nSTATUS=listening on %s:%u", cfg.bind,
+             (unsigned)cfg.port);
+    ckv_sd_notify(ready);
     int rc = ckv_node_run(node);
     ckv_node_free(node);
     log_info("stopped");

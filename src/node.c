@@ -4,6 +4,7 @@
 #include "backup_api.h"
 #include "membership.h"
 #include "replication.h"
+#include "sd_notify.h"
 #include "vc_coordinator.h"
 #include "vc_participant.h"
 
@@ -113,6 +114,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         return;
     n->shutting_down = true;
     log_info("signal %d: shutting down", (int)sig);
+    ckv_sd_notify("STOPPING=1");
     /* stop accepting: the listener goes; open connections finish what they have */
     if (n->listener != NULL)
         evhttp_del_accept_socket(n->http, n->listener);

@@ -6,6 +6,7 @@
 #ifndef CAUSALKV_CONFIG_H
 #define CAUSALKV_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -54,5 +55,8 @@ void ckv_config_print_help(FILE *out);
 
 /* One line describing the effective configuration (for the startup log line). */
 void ckv_config_describe(const ckv_config *cfg, char *buf, size_t len);
+
+/* Whether name is one of the variables above (for --config files). */
+bool ckv_config_is_variable(const char *name);
 
 #endif

@@ -126,43 +126,86 @@ class ClusterScript(unittest.TestCase):
             self.assertEqual(js["shard-id"], i // R + 1)
 
 
+DOCKERFILE = os.path.join(SOURCE_DIR, "docker", "Dockerfile")
+
+
 class ComposeFile(unittest.TestCase):
     def test_compose_file(self):
         if shutil.which("docker") and subprocess.run(
                 ["docker", "compose", "version"], capture_output=True).returncode == 0:
+            env = dict(os.environ, CAUSALKV_CLUSTER_SECRET="test-secret")
             r = subprocess.run(["docker", "compose", "-f", COMPOSE, "config", "-q"],
-                               capture_output=True, text=True)
+                               capture_output=True, text=True, env=env)
             self.assertEqual(r.returncode, 0, r.stderr)
+            env.pop("CAUSALKV_CLUSTER_SECRET")
+            r = subprocess.run(["docker", "compose", "-f", COMPOSE, "config", "-q"],
+                               capture_output=True, text=True, env=env)
+            self.assertNotEqual(r.returncode, 0, "compose runs without a cluster secret")
         # A structural check in any case: Debian's python3-yaml (scripts/test.sh installs
         # it) under the system python, as this python may be another installation.
         check = r'''
-import sys, yaml
+import re, sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))
 svc = doc["services"]
-nodes = ["node%d" % i for i in range(1, 7)]
-view = ",".join("10.10.0.%d:13800" % (i + 1) for i in range(1, 7))
-for i, name in enumerate(nodes, start=1):
+view6 = ",".join("node%d:13800" % i for i in range(1, 7))
+view8 = ",".join("node%d:13800" % i for i in range(1, 9))
+assert set(svc) == {"node%d" % i for i in range(1, 9)}, sorted(svc)
+for i in range(1, 9):
+    name = "node%d" % i
     s = svc[name]
-    ip = "10.10.0.%d" % (i + 1)
     env = s["environment"]
-    assert env["VIEW"] == view, (name, env["VIEW"])
+    grown = i > 6
+    # names, not static IPs: every VIEW entry is a service of this file, ADDRESS its own
+    assert env["VIEW"] == (view8 if grown else view6), (name, env["VIEW"])
+    assert all(a.split(":")[0] in svc for a in env["VIEW"].split(",")), env["VIEW"]
+    assert env["ADDRESS"] == name + ":13800", (name, env["ADDRESS"])
+    assert s.get("hostname", name) == name, name
+    nets = s.get("networks") or []
+    assert not any(isinstance(v, dict) and "ipv4_address" in v
+                   for v in (nets.values() if isinstance(nets, dict) else [])), name
     assert str(env["REPL_FACTOR"]) == "2", name
-    assert env["ADDRESS"] == ip + ":13800", (name, env["ADDRESS"])
-    assert s["networks"][next(iter(s["networks"]))]["ipv4_address"] == ip, name
+    assert (s.get("profiles") == ["grow"]) == grown, (name, s.get("profiles"))
+    # the secret comes from the caller's environment and is required
+    assert re.fullmatch(r"\$\{CAUSALKV_CLUSTER_SECRET:\?[^}]+\}", env["CLUSTER_SECRET"]), \
+        (name, env["CLUSTER_SECRET"])
     assert env["DATA_DIR"] == "/data", (name, env.get("DATA_DIR"))
     assert "node%d-data:/data" % i in s["volumes"], (name, s.get("volumes"))
     assert "node%d-data" % i in doc["volumes"], name
-    assert any(str(p).startswith("%d:13800" % (13800 + i)) or
-               (isinstance(p, dict) and p.get("published") in (13800 + i, str(13800 + i)))
-               for p in s["ports"]), (name, s["ports"])
-nets = doc["networks"]
-subnets = [c["subnet"] for n in nets.values() for c in n["ipam"]["config"]]
-assert "10.10.0.0/16" in subnets, subnets
+    # published on the host's loopback only, host port 13800+i
+    assert len(s["ports"]) == 1, (name, s["ports"])
+    p = s["ports"][0]
+    if isinstance(p, dict):
+        ok = p.get("host_ip") == "127.0.0.1" and str(p.get("published")) == str(13800 + i) \
+            and int(p.get("target")) == 13800
+    else:
+        ok = str(p) == "127.0.0.1:%d:13800" % (13800 + i)
+    assert ok, (name, p)
+assert not re.search(r"\b\d+\.\d+\.\d+\.\d+:13800", open(sys.argv[1]).read().split("\nx-node")[1]), \
+    "a static IP in an address"
 print("ok")
 '''
         r = subprocess.run(["/usr/bin/python3", "-c", check, COMPOSE], capture_output=True,
                            text=True)
         self.assertEqual((r.returncode, r.stdout.strip()), (0, "ok"), r.stderr)
+
+    def test_dockerfile(self):
+        with open(DOCKERFILE) as f:
+            text = f.read()
+        # no frontend to fetch, and base images chosen by build arguments (tag pinned,
+        # digest passed in by whoever can resolve it)
+        self.assertNotRegex(text, r"(?m)^#\s*syntax=")
+        froms = re.findall(r"(?m)^FROM\s+(\S+)", text)
+        self.assertEqual(froms, ["${BUILD_IMAGE}", "${RUNTIME_IMAGE}"])
+        self.assertRegex(text, r"(?m)^ARG BUILD_IMAGE=debian:bookworm$")
+        self.assertRegex(text, r"(?m)^ARG RUNTIME_IMAGE=debian:bookworm-slim$")
+        self.assertNotRegex(text, r"sha256:[0-9a-f]{64}", "a digest nobody resolved here")
+        for label in ("title", "description", "version", "revision", "base.name"):
+            self.assertIn("org.opencontainers.image.%s=" % label, text)
+        # the runtime image has no curl; its health check is causalkv-cli
+        runtime = text.split("FROM ${RUNTIME_IMAGE}", 1)[1]
+        self.assertNotIn("curl", runtime)
+        self.assertRegex(runtime, r"HEALTHCHECK .*\n.*causalkv-cli .*health")
+        self.assertRegex(runtime, r"(?m)^USER 10001:10001$")
 
 
 if __name__ == "__main__":

@@ -84,7 +84,8 @@ typedef struct cli_command {
     int nargs;
     build_fn build;
     print_fn print;
-    save_fn save; /* non-NULL: a binary reply, and no causal context */
+    save_fn save;   /* non-NULL: a binary reply, and no causal context */
+    bool stateless; /* sends and keeps no causal context (health) */
 } cli_command;
 
 /* ------------------------------------------------------------------ messages */
@@ -104,6 +105,9 @@ static void print_usage(FILE *out)
             "  shard ID             one line: ID KEY-COUNT REPLICA,REPLICA,...\n"
             "  view-change VIEW R   install VIEW (comma-separated ip:port list) with\n"
             "                       REPL_FACTOR R; prints one line per new shard as above\n"
+            "  health               the node's GET /healthz: prints ok and exits 0 when it\n"
+            "                       serves reads and writes, else prints why and exits 4\n"
+            "                       (a container health check; no causal context)\n"
             "  backup FILE          write the node's data (its shard), consistent at one\n"
             "                       instant, to FILE: a snapshot a DATA_DIR can start from\n"
             "                       (sends CLUSTER_SECRET from the environment when set)\n"
@@ -359,6 +363,14 @@ static int build_shard(cli_call *call, char **args)
     return EXIT_OK;
 }
 
+static int build_health(cli_call *call, char **args)
+{
+    (void)args;
+    call->method = EVHTTP_REQ_GET;
+    ckv_sbuf_adds(&call->path, "/healthz");
+    return EXIT_OK;
+}
+
 /* "a:p, b:p" -> ["a:p","b:p"] (items trimmed; empty items kept for the node to refuse). */
 static json_t *view_array(const char *view)
 {
@@ -446,6 +458,16 @@ static int print_count(const json_t *js, int status)
     if (!json_is_integer(n))
         return bad_reply("key-count");
     printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(n));
+    return EXIT_OK;
+}
+
+static int print_health(const json_t *js, int status)
+{
+    (void)status;
+    const char *st = reply_string(js, "status");
+    if (st == NULL)
+        return bad_reply("status");
+    printf("%s\n", st);
     return EXIT_OK;
 }
 
@@ -577,14 +599,15 @@ static int save_backup(const char *path, const ckv_sbuf *body)
 }
 
 static const cli_command commands[] = {
-    {"get", 1, build_get, print_get, NULL},
-    {"put", 2, build_put, print_put, NULL},
-    {"delete", 1, build_delete, print_delete, NULL},
-    {"count", 0, build_count, print_count, NULL},
-    {"shards", 0, build_shards, print_shards, NULL},
-    {"shard", 1, build_shard, print_shard, NULL},
-    {"view-change", 2, build_view_change, print_view_change, NULL},
-    {"backup", 1, build_backup, NULL, save_backup},
+    {"get", 1, build_get, print_get, NULL, false},
+    {"put", 2, build_put, print_put, NULL, false},
+    {"delete", 1, build_delete, print_delete, NULL, false},
+    {"count", 0, build_count, print_count, NULL, false},
+    {"shards", 0, build_shards, print_shards, NULL, false},
+    {"shard", 1, build_shard, print_shard, NULL, false},
+    {"view-change", 2, build_view_change, print_view_change, NULL, false},
+    {"backup", 1, build_backup, NULL, save_backup, false},
+    {"health", 0, build_health, print_health, NULL, true},
 };
 
 static const cli_command *find_command(const char *name)
@@ -812,6 +835,8 @@ static void print_error_reply(const cli_reply *r)
     const char *msg = reply_string(r->js, "error");
     if (msg == NULL)
         msg = reply_string(r->js, "message");
+    if (msg == NULL)
+        msg = reply_string(r->js, "status"); /* /healthz: standby, unavailable */
     if (msg != NULL)
         fprintf(stderr, PROG ": %s (HTTP %d)\n", msg, r->status);
     else
@@ -903,7 +928,7 @@ static int run(const cli_opts *o)
     ckv_sbuf_init(&call.path);
     int rc = call.body != NULL ? cmd->build(&call, o->args + 1) : EXIT_UNAVAILABLE;
     char *ctx_path = NULL;
-    if (rc == EXIT_OK && !o->no_context && cmd->save == NULL) {
+    if (rc == EXIT_OK && !o->no_context && cmd->save == NULL && !cmd->stateless) {
         ctx_path = o->context_path != NULL ? strdup(o->context_path) : default_context_path();
         if (ctx_path == NULL)
             fprintf(stderr, PROG ": warning: no home directory; causal context not kept\n");
