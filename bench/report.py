@@ -76,6 +76,13 @@ for sid in sorted(runs):
     if sid == 14 and c:
         entry["cost_of_10_polls_per_s"] = round(STATUS_POLLS_PER_S / c["rps"], 5)
         met = met and entry["cost_of_10_polls_per_s"] < 0.01
+    olds = [runs[sid].get(k) for k in ("old", "old_2")]
+    news = [runs[sid].get(k) for k in ("causalkv", "causalkv_2")]
+    if all(olds) and all(news):
+        # new, old, old, new: a drift of the machine that is steady over the four cancels
+        entry["old_rps"] = [round(r["rps"], 1) for r in olds]
+        entry["new_rps"] = [round(r["rps"], 1) for r in news]
+        entry["new_vs_old"] = round(sum(entry["new_rps"]) / sum(entry["old_rps"]), 3)
     if "journal%d" % sid in extra:
         entry["journal"] = extra["journal%d" % sid]
     entry["met"] = met
@@ -141,6 +148,10 @@ for s in scen:
             "-" if s["vs_memory_put"] is None else "%.2f" % s["vs_memory_put"],
             "-" if s["memory_rps"] is None else "%.0f" % s["memory_rps"],
             s["target_vs_memory_put"])
+    if "new_vs_old" in s:
+        note += "; new/old %.3f (new %s, old %s req/s)" % (
+            s["new_vs_old"], "+".join("%.0f" % r for r in s["new_rps"]),
+            "+".join("%.0f" % r for r in s["old_rps"]))
     if s["id"] == 14 and "cost_of_10_polls_per_s" in s:
         note += "; 10 polls/s cost %.3f%% of the node (target < 1%%)" % (
             100 * s["cost_of_10_polls_per_s"])

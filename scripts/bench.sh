@@ -38,6 +38,10 @@
 #   BENCH_LOG_LEVEL  LOG_LEVEL of the nodes (default warn)
 #   BENCH_OUT        JSON output (default bench/results/latest.json)
 #   CAUSALKV_BIN     a causalkv binary to use instead of build-release's
+#   BENCH_OLD_BIN    a second (older) causalkv binary: scenarios 1-6 also run against it,
+#                    on nodes of its own beside the new ones, in the order new, old, old,
+#                    new (so a steady drift of the machine cancels), and the table gains
+#                    new/old, the sum of the two new runs' req/s over the two old runs'
 # Logs and wrk outputs of the last run are kept in run/bench/.
 set -euo pipefail
 
@@ -67,13 +71,15 @@ for v in DURATION WARMUP BIG_KEYS LOAD_MAX VC_MAX BUDGET PORT0; do
 done
 ((DURATION >= 1)) || ckv_die "BENCH_DURATION must be at least 1"
 ((BIG_KEYS >= 2)) || ckv_die "BENCH_KEYS must be at least 2"
-((PORT0 >= 1024 && PORT0 + 4 < 32768)) || ckv_die "BENCH_PORT must be in 1024..32763"
+((PORT0 >= 1024 && PORT0 + 6 < 32768)) || ckv_die "BENCH_PORT must be in 1024..32761"
 
 BASE_ADDR="127.0.0.1:$PORT0"          # the baseline server
 SINGLE_ADDR="127.0.0.1:$((PORT0 + 1))" # scenarios 1-4
 MEM_ADDR="127.0.0.1:$((PORT0 + 2))"    # scenarios 7 and 9-11
 CLUSTER_PORT=$((PORT0 + 3))            # scenarios 5-6 and 8: 127.0.0.2… on one port
 DUR_ADDR="127.0.0.1:$((PORT0 + 4))"    # scenarios 9-13
+OLD_SINGLE_ADDR="127.0.0.1:$((PORT0 + 5))" # BENCH_OLD_BIN: scenarios 1-4
+OLD_CLUSTER_PORT=$((PORT0 + 6))            # BENCH_OLD_BIN: scenarios 5-6
 SHM_DIR="/dev/shm/causalkv-bench-$$"   # DATA_DIR in memory-backed storage
 DISK_DIR="$RUN/data"                   # DATA_DIR on the disk holding the repository
 
@@ -114,7 +120,7 @@ start_node() {
     local name=$1 addr=$2 view=$3 rf=$4
     shift 4
     env ADDRESS="$addr" VIEW="$view" REPL_FACTOR="$rf" BIND="${addr%:*}" PORT="${addr##*:}" \
-        LOG_LEVEL="$LOG_LEVEL_NODES" "$@" "$BIN" </dev/null >>"$RUN/$name.log" 2>&1 &
+        LOG_LEVEL="$LOG_LEVEL_NODES" "$@" "${NODE_BIN:-$BIN}" </dev/null >>"$RUN/$name.log" 2>&1 &
     LAST_PID=$!
     PIDS+=("$LAST_PID")
     if ! ckv_wait_http "http://$addr/kv-store/key-count" 15 "$LAST_PID"; then
@@ -184,12 +190,39 @@ measure() {
     printf '%s\t%s\t%s\n' "$id" "$server" "$res" >>"$RESULTS"
 }
 
-# pair ID TITLE SCRIPT CKV_ADDR: the scenario against the baseline, then against causalkv.
+# pair ID TITLE SCRIPT CKV_ADDR [OLD_ADDR]: the scenario against the baseline, then against
+# causalkv; with OLD_ADDR (BENCH_OLD_BIN's node) new, old, old, new.
 pair() {
-    local id=$1 title=$2 script=$3 addr=$4
+    local id=$1 title=$2 script=$3 addr=$4 old=${5:-}
     ckv_log "scenario $id: $title"
     measure "$id" baseline "$script" "http://$BASE_ADDR/"
     measure "$id" causalkv "$script" "http://$addr/"
+    if [[ -n "$old" ]]; then
+        old_env measure "$id" old "$script" "http://$old/"
+        old_env measure "$id" old_2 "$script" "http://$old/"
+        measure "$id" causalkv_2 "$script" "http://$addr/"
+    fi
+}
+
+# old_env CMD...: CMD with the old node's causal context as BENCH_CONTEXT (scenario 2).
+old_env() {
+    BENCH_CONTEXT="${OLD_CONTEXT:-${BENCH_CONTEXT:-}}" "$@"
+}
+
+# start_old NAME ADDR VIEW RF: a node of BENCH_OLD_BIN (nothing without it).
+start_old() {
+    [[ -n "$OLD_BIN" ]] || return 0
+    NODE_BIN="$OLD_BIN" start_node "$@"
+}
+
+# context_of ADDR: the context a PUT's reply returns there (a context that node reached).
+context_of() {
+    local reply
+    reply="$(curl -fsS --max-time 5 -X PUT -H 'Content-Type: application/json' \
+        -d "{\"value\":\"$(printf 'v%.0s' {1..100})\"}" \
+        "http://$1/kv-store/keys/$(printf 'k%015d' 0)")" ||
+        ckv_die "PUT for the causal context failed at $1"
+    json_field causal-context <<<"$reply" || ckv_die "no causal-context in the reply: $reply"
 }
 
 # bulk_load OUTFILE ADDR START COUNT [CAP_S]: loads keys with bench/load.lua; prints its
@@ -227,6 +260,8 @@ else
 fi
 BASELINE="$CKV_ROOT/build-release/ckv-baseline"
 [[ -x "$BIN" ]] || ckv_die "no causalkv binary at $BIN"
+OLD_BIN="${BENCH_OLD_BIN:-}"
+[[ -z "$OLD_BIN" || -x "$OLD_BIN" ]] || ckv_die "BENCH_OLD_BIN: no executable at $OLD_BIN"
 
 rm -rf "$RUN"
 mkdir -p "$RUN" "$(dirname "$OUT")"
@@ -247,39 +282,44 @@ start_baseline
 if scenario_on 1 || scenario_on 2 || scenario_on 3 || scenario_on 4 || scenario_on 14; then
     start_node single "$SINGLE_ADDR" "$SINGLE_ADDR" 1
     single_pid=$LAST_PID
-    bulk_load "$RUN/single-load.out" "$SINGLE_ADDR" 0 "$SMALL_KEYS" >/dev/null ||
-        ckv_die "could not load $SMALL_KEYS keys into $SINGLE_ADDR"
-    n="$(key_count "$SINGLE_ADDR")" || ckv_die "no key count from $SINGLE_ADDR"
-    [[ "$n" == "$SMALL_KEYS" ]] || ckv_die "$SINGLE_ADDR holds $n keys after loading $SMALL_KEYS"
+    old_single="" old_single_pid=""
+    if [[ -n "$OLD_BIN" ]]; then
+        start_old old-single "$OLD_SINGLE_ADDR" "$OLD_SINGLE_ADDR" 1
+        old_single=$OLD_SINGLE_ADDR old_single_pid=$LAST_PID
+    fi
+    for addr in "$SINGLE_ADDR" $old_single; do
+        bulk_load "$RUN/single-load-$addr.out" "$addr" 0 "$SMALL_KEYS" >/dev/null ||
+            ckv_die "could not load $SMALL_KEYS keys into $addr"
+        n="$(key_count "$addr")" || ckv_die "no key count from $addr"
+        [[ "$n" == "$SMALL_KEYS" ]] || ckv_die "$addr holds $n keys after loading $SMALL_KEYS"
+    done
 
-    scenario_on 1 && pair 1 "GET, no body" get.lua "$SINGLE_ADDR"
+    scenario_on 1 && pair 1 "GET, no body" get.lua "$SINGLE_ADDR" "$old_single"
     if scenario_on 2; then
         # A context the node has reached: the one its reply to a write returns.
-        reply="$(curl -fsS --max-time 5 -X PUT -H 'Content-Type: application/json' \
-            -d "{\"value\":\"$(printf 'v%.0s' {1..100})\"}" \
-            "http://$SINGLE_ADDR/kv-store/keys/$(printf 'k%015d' 0)")" ||
-            ckv_die "PUT for the causal context failed"
-        BENCH_CONTEXT="$(json_field causal-context <<<"$reply")" ||
-            ckv_die "no causal-context in the reply to a PUT: $reply"
+        BENCH_CONTEXT="$(context_of "$SINGLE_ADDR")"
         export BENCH_CONTEXT
+        [[ -z "$old_single" ]] || OLD_CONTEXT="$(context_of "$old_single")"
         extra context "$BENCH_CONTEXT"
         ckv_log "context body: {\"causal-context\":$BENCH_CONTEXT}"
-        pair 2 "GET with a causal-context body" get_ctx.lua "$SINGLE_ADDR"
+        pair 2 "GET with a causal-context body" get_ctx.lua "$SINGLE_ADDR" "$old_single"
     fi
-    scenario_on 3 && pair 3 "PUT of 100-byte values over $SMALL_KEYS keys" put.lua "$SINGLE_ADDR"
-    scenario_on 4 && pair 4 "90% GET / 10% PUT" mix.lua "$SINGLE_ADDR"
+    scenario_on 3 &&
+        pair 3 "PUT of 100-byte values over $SMALL_KEYS keys" put.lua "$SINGLE_ADDR" "$old_single"
+    scenario_on 4 && pair 4 "90% GET / 10% PUT" mix.lua "$SINGLE_ADDR" "$old_single"
     if scenario_on 14; then
         ckv_log "scenario 14: GET /kv-store/status"
         measure 14 causalkv status.lua "http://$SINGLE_ADDR/"
     fi
     stop_proc "$single_pid"
+    [[ -z "$old_single_pid" ]] || stop_proc "$old_single_pid"
 fi
 
 # ---------------------------------------------------------------- scenarios 5-6: 4 nodes, R=2
-cluster_addrs() { # cluster_addrs N: 127.0.0.2:P … 127.0.0.(N+1):P, comma-separated
-    local i out=""
+cluster_addrs() { # cluster_addrs N [PORT]: 127.0.0.2:P … 127.0.0.(N+1):P, comma-separated
+    local i out="" port=${2:-$CLUSTER_PORT}
     for ((i = 2; i <= $1 + 1; i++)); do
-        out+="${out:+,}127.0.0.$i:$CLUSTER_PORT"
+        out+="${out:+,}127.0.0.$i:$port"
     done
     printf '%s' "$out"
 }
@@ -292,17 +332,31 @@ if scenario_on 5 || scenario_on 6; then
         start_node "c4-node$((i + 1))" "${nodes4[$i]}" "$view4" 2
         cluster_pids+=("$LAST_PID")
     done
-    front="${nodes4[0]}"
-    bulk_load "$RUN/c4-load.out" "$front" 0 "$SMALL_KEYS" >/dev/null ||
-        ckv_die "could not load $SMALL_KEYS keys into the 4-node cluster"
-    # Which keys does the front node's shard own? A proxied reply carries "address".
+    front="${nodes4[0]}" old_front=""
+    if [[ -n "$OLD_BIN" ]]; then
+        oldview4="$(cluster_addrs 4 "$OLD_CLUSTER_PORT")"
+        IFS=, read -r -a oldnodes4 <<<"$oldview4"
+        for i in 0 1 2 3; do
+            start_old "old-c4-node$((i + 1))" "${oldnodes4[$i]}" "$oldview4" 2
+            cluster_pids+=("$LAST_PID")
+        done
+        old_front="${oldnodes4[0]}"
+    fi
+    for addr in "$front" $old_front; do
+        bulk_load "$RUN/c4-load-$addr.out" "$addr" 0 "$SMALL_KEYS" >/dev/null ||
+            ckv_die "could not load $SMALL_KEYS keys into the 4-node cluster of $addr"
+    done
+    # Which keys does the front node's shard own? A proxied reply carries "address". (The
+    # old cluster has the same view order, so the same keys are local to its front node.)
     python3 "$BENCH_DIR/shard_keys.py" "$front" "$RUN/local.keys" "$RUN/remote.keys" 4000 ||
         ckv_die "could not sort the keys by shard"
     if scenario_on 5; then
-        BENCH_KEYS_FILE="$RUN/remote.keys" pair 5 "proxied GET (4 nodes, R=2)" get.lua "$front"
+        BENCH_KEYS_FILE="$RUN/remote.keys" pair 5 "proxied GET (4 nodes, R=2)" get.lua "$front" \
+            "$old_front"
     fi
     if scenario_on 6; then
-        BENCH_KEYS_FILE="$RUN/local.keys" pair 6 "replicated PUT (4 nodes, R=2)" put.lua "$front"
+        BENCH_KEYS_FILE="$RUN/local.keys" pair 6 "replicated PUT (4 nodes, R=2)" put.lua "$front" \
+            "$old_front"
     fi
     stop_all "${cluster_pids[@]}"
 fi
