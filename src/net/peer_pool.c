@@ -12,6 +12,7 @@
 #include "causalkv/clock.h"
 #include "causalkv/log.h"
 #include "causalkv/view.h"
+#include "resolver.h"
 
 #define PEER_DOWN_BACKOFF_MS 1000 /* a failed peer is tried last for this long */
 
@@ -19,9 +20,10 @@ struct ckv_call;
 
 typedef struct ckv_peer {
     char addr[CKV_ADDR_MAX];
-    char ip[16];
     uint16_t port;
+    ckv_resolved *res;                /* the host's addresses (owned by the resolver) */
     struct evhttp_connection **conns; /* conns_per_peer, created lazily */
+    uint32_t *conn_gen;               /* res's generation when each connection was made */
     uint32_t *inflight;               /* requests queued per connection */
     uint64_t *last_used_ms;           /* when each connection last finished a request */
     uint64_t down_until_ms;
@@ -49,7 +51,7 @@ struct ckv_peer_pool {
     struct event_base *base;
     ckv_peer_pool_options opt;
     char self_addr[CKV_ADDR_MAX];
-    char local_ip[16];
+    char local_ip[CKV_HOST_MAX];
     char secret[128];
     ckv_peer *peers;
     ckv_call *calls; /* in flight, so that freeing the pool frees them */
@@ -90,6 +92,14 @@ static void call_unlink(ckv_call *c)
     event_free(c->timer);
 }
 
+static void peer_free_arrays(ckv_peer *peer)
+{
+    free(peer->conns);
+    free(peer->conn_gen);
+    free(peer->inflight);
+    free(peer->last_used_ms);
+}
+
 void ckv_peer_pool_free(ckv_peer_pool *p)
 {
     if (p == NULL)
@@ -108,9 +118,7 @@ void ckv_peer_pool_free(ckv_peer_pool *p)
         for (uint32_t i = 0; i < p->opt.conns_per_peer; i++)
             if (peer->conns[i] != NULL)
                 evhttp_connection_free(peer->conns[i]);
-        free(peer->conns);
-        free(peer->inflight);
-        free(peer->last_used_ms);
+        peer_free_arrays(peer);
         free(peer);
     }
     free(p);
@@ -132,14 +140,16 @@ static ckv_peer *peer_get(ckv_peer_pool *p, const char *addr)
     peer = calloc(1, sizeof(*peer));
     if (peer == NULL)
         return NULL;
-    peer->conns = calloc(p->opt.conns_per_peer, sizeof(*peer->conns));
-    peer->inflight = calloc(p->opt.conns_per_peer, sizeof(*peer->inflight));
-    peer->last_used_ms = calloc(p->opt.conns_per_peer, sizeof(*peer->last_used_ms));
-    if (peer->conns == NULL || peer->inflight == NULL || peer->last_used_ms == NULL ||
-        ckv_addr_split(addr, peer->ip, &peer->port) != CKV_OK) {
-        free(peer->conns);
-        free(peer->inflight);
-        free(peer->last_used_ms);
+    uint32_t n = p->opt.conns_per_peer;
+    peer->conns = calloc(n, sizeof(*peer->conns));
+    peer->conn_gen = calloc(n, sizeof(*peer->conn_gen));
+    peer->inflight = calloc(n, sizeof(*peer->inflight));
+    peer->last_used_ms = calloc(n, sizeof(*peer->last_used_ms));
+    char host[CKV_HOST_MAX];
+    if (peer->conns == NULL || peer->conn_gen == NULL || peer->inflight == NULL ||
+        peer->last_used_ms == NULL || ckv_addr_split(addr, host, &peer->port) != CKV_OK ||
+        (peer->res = ckv_resolver_get(p->opt.resolver, host)) == NULL) {
+        peer_free_arrays(peer);
         free(peer);
         return NULL;
     }
@@ -149,7 +159,25 @@ static ckv_peer *peer_get(ckv_peer_pool *p, const char *addr)
     return peer;
 }
 
-/* The least busy connection of the peer, created on first use. */
+/* A connection to the peer's current address. It is given the resolver's cached
+ * numeric address, so evhttp never resolves (a name is looked up once, not per
+ * connection, and a lookup that never answers cannot hold a connection). */
+static struct evhttp_connection *conn_new(ckv_peer_pool *p, ckv_peer *peer, const char *ip)
+{
+    struct evhttp_connection *c = evhttp_connection_base_new(p->base, NULL, ip, peer->port);
+    if (c == NULL)
+        return NULL;
+    evhttp_connection_set_retries(c, 0);
+    evhttp_connection_set_max_body_size(c, p->opt.max_body_bytes);
+    evhttp_connection_set_max_headers_size(c, 64 * 1024);
+    /* the loopback source is IPv4: an IPv6 peer is reached from the kernel's choice */
+    if (p->local_ip[0] != '\0' && strchr(ip, ':') == NULL)
+        evhttp_connection_set_local_address(c, p->local_ip);
+    return c;
+}
+
+/* The least busy connection of the peer, created on first use. CKV_AGAIN while the
+ * peer's name has not resolved yet. */
 static int peer_pick_conn(ckv_peer_pool *p, ckv_peer *peer, uint32_t *out)
 {
     uint32_t best = 0;
@@ -157,32 +185,35 @@ static int peer_pick_conn(ckv_peer_pool *p, ckv_peer *peer, uint32_t *out)
         if (peer->inflight[i] < peer->inflight[best])
             best = i;
     /* The peer closes keep-alive connections idle for its HTTP_TIMEOUT_MS; a request
-     * sent just as it does fails with no reply. Retire idle ones well before that. */
-    if (peer->conns[best] != NULL && peer->inflight[best] == 0 && p->opt.idle_retire_ms > 0 &&
-        ckv_now_ms() - peer->last_used_ms[best] >= p->opt.idle_retire_ms) {
+     * sent just as it does fails with no reply. Retire idle ones well before that, and
+     * idle ones made to an address that is no longer the peer's. */
+    uint32_t gen = ckv_resolved_gen(peer->res);
+    if (peer->conns[best] != NULL && peer->inflight[best] == 0 &&
+        (peer->conn_gen[best] != gen ||
+         (p->opt.idle_retire_ms > 0 &&
+          ckv_now_ms() - peer->last_used_ms[best] >= p->opt.idle_retire_ms))) {
         evhttp_connection_free(peer->conns[best]);
         peer->conns[best] = NULL;
     }
     if (peer->conns[best] == NULL) {
-        struct evhttp_connection *c =
-            evhttp_connection_base_new(p->base, NULL, peer->ip, peer->port);
-        if (c == NULL)
+        const char *ip = ckv_resolved_ip(peer->res);
+        if (ip == NULL)
+            return CKV_AGAIN;
+        peer->conns[best] = conn_new(p, peer, ip);
+        if (peer->conns[best] == NULL)
             return CKV_ERROR;
-        evhttp_connection_set_retries(c, 0);
-        evhttp_connection_set_max_body_size(c, p->opt.max_body_bytes);
-        evhttp_connection_set_max_headers_size(c, 64 * 1024);
-        if (p->local_ip[0] != '\0')
-            evhttp_connection_set_local_address(c, p->local_ip);
-        peer->conns[best] = c;
+        peer->conn_gen[best] = gen;
     }
     *out = best;
     return CKV_OK;
 }
 
-/* One line when a peer stops answering and one when it answers again, not one per call. */
-static void peer_note_outcome(ckv_peer *peer, int status)
+/* One line when a peer stops answering and one when it answers again, not one per call.
+ * A failure also asks for the peer's name again: it may have moved to another address. */
+static void peer_note_outcome(ckv_peer_pool *p, ckv_peer *peer, int status)
 {
     if (status <= 0) {
+        ckv_resolver_refresh(p->opt.resolver, peer->res);
         peer->down_until_ms = ckv_now_ms() + PEER_DOWN_BACKOFF_MS;
         if (!peer->failing)
             log_warn("peer %s: no reply (%s); trying it last for now", peer->addr,
@@ -201,7 +232,7 @@ static void peer_note_outcome(ckv_peer *peer, int status)
 static void call_finish(ckv_call *c, int status, const char *body, size_t len)
 {
     if (!c->pool->closing)
-        peer_note_outcome(c->peer, status);
+        peer_note_outcome(c->pool, c->peer, status);
     call_unlink(c);
     ckv_peer_cb cb = c->cb;
     void *arg = c->arg;
@@ -295,6 +326,34 @@ static int add_headers(ckv_peer_pool *p, ckv_peer *peer, struct evhttp_request *
     return rc == 0 ? CKV_OK : CKV_ERROR;
 }
 
+static void call_link(ckv_peer_pool *p, ckv_call *c)
+{
+    c->peer->inflight[c->conn]++;
+    c->seq = c->peer->next_seq++;
+    c->next = p->calls;
+    if (p->calls)
+        p->calls->prev = c;
+    p->calls = c;
+}
+
+/* A peer whose name has not resolved: nothing can be sent, and the caller hears so
+ * from the loop (CKV_PEER_UNSENT), never inside this call, as for a failed connect. */
+static int fail_unresolved(ckv_peer_pool *p, ckv_call *c)
+{
+    c->timer = evtimer_new(p->base, on_deadline, c);
+    if (c->timer == NULL) {
+        free(c);
+        return CKV_ERROR;
+    }
+    c->conn = 0;
+    c->failed_early = true;
+    c->early_status = CKV_PEER_UNSENT;
+    call_link(p, c);
+    struct timeval now = {0, 0};
+    evtimer_add(c->timer, &now);
+    return CKV_OK;
+}
+
 int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type method, const char *uri,
                   const char *body, size_t len, uint32_t timeout_ms, uint64_t forward_deadline_ms,
                   ckv_peer_cb cb, void *arg)
@@ -309,7 +368,10 @@ int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type metho
     c->peer = peer;
     c->cb = cb;
     c->arg = arg;
-    if (peer_pick_conn(p, peer, &c->conn) != CKV_OK)
+    int picked = peer_pick_conn(p, peer, &c->conn);
+    if (picked == CKV_AGAIN)
+        return fail_unresolved(p, c);
+    if (picked != CKV_OK)
         goto fail;
     c->req = evhttp_request_new(on_reply, c);
     c->timer = evtimer_new(p->base, on_deadline, c);
@@ -329,12 +391,7 @@ int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type metho
     /* linked and timed before it is sent: the send itself may end it (see in_libevent) */
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     evtimer_add(c->timer, &tv);
-    peer->inflight[c->conn]++;
-    c->seq = peer->next_seq++;
-    c->next = p->calls;
-    if (p->calls)
-        p->calls->prev = c;
-    p->calls = c;
+    call_link(p, c);
     p->in_libevent++;
     int rc = evhttp_make_request(peer->conns[c->conn], c->req, method, uri);
     p->in_libevent--;
