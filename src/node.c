@@ -317,9 +317,8 @@ void ckv_node_free(ckv_node *n)
     n->shutting_down = true;
     if (n->park != NULL)
         ckv_park_expire_all(n->park);
-    ckv_peer_pool_free(n->pool);    /* pending calls end with status 0: proxies answer 503 */
-    ckv_resolver_free(n->resolver); /* after the pool, which holds its entries */
-    ckv_vc_coordinator_free(n);     /* answers its client */
+    ckv_peer_pool_free(n->pool); /* pending calls end with status 0: proxies answer 503 */
+    ckv_vc_coordinator_free(n);  /* answers its client */
     ckv_vc_participant_free(n);
     ckv_backup_abort(n);
     ckv_persist_close(n->persist); /* writes what is buffered, answers held writes */
@@ -335,6 +334,7 @@ void ckv_node_free(ckv_node *n)
     ckv_park_free(n->park);
     ckv_replica_free(&n->r);
     free(n->push_batch);
+    ckv_resolver_free(n->resolver); /* last: it may run the loop once (see resolver.h) */
     if (n->base)
         event_base_free(n->base);
     free(n);

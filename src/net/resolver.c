@@ -26,7 +26,8 @@ struct ckv_resolved {
     uint32_t gen;
     struct evdns_getaddrinfo_request *pending; /* NULL when no lookup is in flight */
     bool in_lookup;                            /* a lookup was started and has not answered */
-    bool warned;                               /* "does not resolve" was logged */
+    bool cancelled; /* pending was cancelled: evdns forbids cancelling it twice */
+    bool warned;    /* "does not resolve" was logged */
     uint64_t last_lookup_ms;
     struct event *retry; /* looks an unresolved name up again */
 };
@@ -59,16 +60,31 @@ ckv_resolver *ckv_resolver_new(struct event_base *base, const char *hosts_file)
     return r;
 }
 
+static void cancel(ckv_resolved *e)
+{
+    if (e->pending != NULL && !e->cancelled) {
+        e->cancelled = true;
+        evdns_getaddrinfo_cancel(e->pending);
+    }
+}
+
+/* A cancelled lookup still owns memory until evdns delivers EVUTIL_EAI_CANCEL, from the
+ * loop's next turn. So lookups in flight are cancelled and delivered (one turn of the
+ * loop, without blocking) before the evdns_base goes; on_answer then sees closing. */
 void ckv_resolver_free(ckv_resolver *r)
 {
     if (r == NULL)
         return;
     r->closing = true;
-    for (ckv_resolved *e = r->entries; e != NULL; e = e->next)
-        if (e->pending != NULL)
-            evdns_getaddrinfo_cancel(e->pending); /* its callback runs and sees closing */
+    bool in_flight = false;
+    for (ckv_resolved *e = r->entries; e != NULL; e = e->next) {
+        cancel(e);
+        in_flight = in_flight || e->pending != NULL;
+    }
+    if (in_flight)
+        event_base_loop(r->base, EVLOOP_NONBLOCK);
     if (r->dns != NULL)
-        evdns_base_free(r->dns, 1);
+        evdns_base_free(r->dns, 0);
     for (ckv_resolved *e = r->entries, *next; e != NULL; e = next) {
         next = e->next;
         if (e->retry != NULL)
@@ -236,6 +252,7 @@ static void on_answer(int err, struct evutil_addrinfo *ai, void *arg)
     ckv_resolved *e = arg;
     e->pending = NULL;
     e->in_lookup = false;
+    e->cancelled = false;
     char ips[RESOLVED_ADDRS_MAX][IP_TEXT_MAX];
     uint32_t n = err == 0 ? collect(ai, ips) : 0;
     if (ai != NULL)
@@ -282,7 +299,7 @@ static void lookup(ckv_resolved *e)
     /* hosts-only: nothing else can answer, and evdns would queue the question forever
      * for want of a server; cancelling reports it unresolved (EVUTIL_EAI_CANCEL) */
     if (r->hosts_file[0] != '\0')
-        evdns_getaddrinfo_cancel(req);
+        cancel(e);
 }
 
 void ckv_resolver_refresh(ckv_resolver *r, ckv_resolved *e)

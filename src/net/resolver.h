@@ -37,7 +37,10 @@ typedef struct ckv_resolved ckv_resolved;
 
 /* hosts_file: "" or NULL for /etc/hosts and DNS. NULL only when out of memory. */
 ckv_resolver *ckv_resolver_new(struct event_base *base, const char *hosts_file);
-void ckv_resolver_free(ckv_resolver *r); /* NULL-safe; cancels lookups in flight */
+/* NULL-safe. Cancels lookups in flight; when there are any, runs one non-blocking turn
+ * of the event loop to let evdns deliver them: call it after every other event of the
+ * base is gone (and after the peer pool, which holds entries). */
+void ckv_resolver_free(ckv_resolver *r);
 
 /* The entry of host (as ckv_addr_split writes it), made and looked up on first use.
  * NULL when host is not a valid host or memory ran out. */
