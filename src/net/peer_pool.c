@@ -45,6 +45,13 @@ typedef struct ckv_call {
     int early_status;           /* what that failure reports */
     ckv_peer_cb cb;
     void *arg;
+    /* Held while the peer's name is being looked up for the first time, with copies of
+     * what to send once it resolves (the caller's buffers do not outlive the call). */
+    bool held;
+    enum evhttp_cmd_type method;
+    char *uri, *body;
+    size_t len;
+    uint64_t forward_deadline_ms;
 } ckv_call;
 
 struct ckv_peer_pool {
@@ -54,7 +61,8 @@ struct ckv_peer_pool {
     char local_ip[CKV_HOST_MAX];
     char secret[128];
     ckv_peer *peers;
-    ckv_call *calls; /* in flight, so that freeing the pool frees them */
+    ckv_call *calls;         /* in flight, so that freeing the pool frees them */
+    struct event *resume_ev; /* sends held calls after a lookup ended */
     /* > 0 while the pool is inside a libevent call that may complete requests at once
      * (a connect that fails synchronously ends every request queued on that connection):
      * those completions are deferred, so no caller is re-entered and no call is freed
@@ -62,6 +70,17 @@ struct ckv_peer_pool {
     int in_libevent;
     bool closing;
 };
+
+static void on_resume(evutil_socket_t fd, short what, void *arg);
+
+/* The resolver calls this when a lookup ends, possibly from inside a pool call: the
+ * held calls are sent from the loop instead. */
+static void on_lookup_ended(void *arg)
+{
+    ckv_peer_pool *p = arg;
+    struct timeval now = {0, 0};
+    evtimer_add(p->resume_ev, &now);
+}
 
 ckv_peer_pool *ckv_peer_pool_new(struct event_base *base, const ckv_peer_pool_options *opt)
 {
@@ -75,6 +94,12 @@ ckv_peer_pool *ckv_peer_pool_new(struct event_base *base, const ckv_peer_pool_op
     snprintf(p->self_addr, sizeof(p->self_addr), "%s", opt->self_addr ? opt->self_addr : "");
     snprintf(p->local_ip, sizeof(p->local_ip), "%s", opt->local_ip ? opt->local_ip : "");
     snprintf(p->secret, sizeof(p->secret), "%s", opt->secret ? opt->secret : "");
+    p->resume_ev = evtimer_new(base, on_resume, p);
+    if (p->resume_ev == NULL) {
+        free(p);
+        return NULL;
+    }
+    ckv_resolver_set_listener(p->opt.resolver, on_lookup_ended, p);
     return p;
 }
 
@@ -92,6 +117,13 @@ static void call_unlink(ckv_call *c)
     event_free(c->timer);
 }
 
+static void call_free(ckv_call *c)
+{
+    free(c->uri);
+    free(c->body);
+    free(c);
+}
+
 static void peer_free_arrays(ckv_peer *peer)
 {
     free(peer->conns);
@@ -105,12 +137,14 @@ void ckv_peer_pool_free(ckv_peer_pool *p)
     if (p == NULL)
         return;
     p->closing = true;
+    ckv_resolver_set_listener(p->opt.resolver, NULL, NULL);
+    event_free(p->resume_ev);
     while (p->calls != NULL) {
         ckv_call *c = p->calls;
         ckv_peer_cb cb = c->cb;
         void *arg = c->arg;
         call_unlink(c);
-        free(c);
+        call_free(c);
         cb(CKV_PEER_NO_REPLY, NULL, 0, arg); /* the request goes with its connection below */
     }
     for (ckv_peer *peer = p->peers, *next; peer != NULL; peer = next) {
@@ -236,7 +270,7 @@ static void call_finish(ckv_call *c, int status, const char *body, size_t len)
     call_unlink(c);
     ckv_peer_cb cb = c->cb;
     void *arg = c->arg;
-    free(c);
+    call_free(c);
     cb(status, body, len, arg);
 }
 
@@ -273,7 +307,7 @@ static bool call_is_sending(const ckv_call *c)
 {
     for (const ckv_call *o = c->pool->calls; o != NULL; o = o->next)
         if (o != c && o->peer == c->peer && o->conn == c->conn && o->seq < c->seq &&
-            !o->failed_early)
+            !o->failed_early && !o->held)
             return false;
     return true;
 }
@@ -294,7 +328,10 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     (void)what;
     ckv_call *c = arg;
     int status = c->early_status;
-    if (!c->failed_early) {
+    if (c->held) {
+        status = CKV_PEER_UNSENT; /* the name did not resolve in time */
+        log_debug("request to %s timed out waiting for its name", c->peer->addr);
+    } else if (!c->failed_early) {
         status = call_is_sending(c) && conn_is_connected(c->peer->conns[c->conn])
                      ? CKV_PEER_NO_REPLY
                      : CKV_PEER_UNSENT;
@@ -336,22 +373,111 @@ static void call_link(ckv_peer_pool *p, ckv_call *c)
     p->calls = c;
 }
 
-/* A peer whose name has not resolved: nothing can be sent, and the caller hears so
- * from the loop (CKV_PEER_UNSENT), never inside this call, as for a failed connect. */
-static int fail_unresolved(ckv_peer_pool *p, ckv_call *c)
+/* Ends c with status from the loop, not inside the current call. */
+static void defer_failure(ckv_call *c, int status)
+{
+    c->held = false;
+    c->failed_early = true;
+    c->early_status = status;
+    struct timeval now = {0, 0};
+    evtimer_add(c->timer, &now);
+}
+
+static int add_body(struct evhttp_request *req, const char *body, size_t len)
+{
+    if (body == NULL || len == 0)
+        return CKV_OK;
+    /* libevent adds Content-Length for POST and PUT only; a proxied GET or DELETE with a
+     * causal context needs it too, or the peer never reads the body */
+    char clen[24];
+    snprintf(clen, sizeof(clen), "%zu", len);
+    if (evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", clen) != 0 ||
+        evbuffer_add(evhttp_request_get_output_buffer(req), body, len) != 0)
+        return CKV_ERROR;
+    return CKV_OK;
+}
+
+static int hold_copy(ckv_call *c, enum evhttp_cmd_type method, const char *uri, const char *body,
+                     size_t len, uint64_t forward_deadline_ms)
+{
+    c->method = method;
+    c->uri = strdup(uri);
+    c->len = body != NULL ? len : 0;
+    c->body = c->len > 0 ? malloc(c->len) : NULL;
+    if (c->uri == NULL || (c->len > 0 && c->body == NULL))
+        return CKV_ERROR;
+    if (c->len > 0)
+        memcpy(c->body, body, c->len);
+    c->forward_deadline_ms = forward_deadline_ms;
+    return CKV_OK;
+}
+
+/* A peer whose name has not resolved. While its first lookup is in flight (a node that
+ * just started asks its peers at once) the call waits for it, within its deadline;
+ * otherwise nothing can be sent, and the caller hears so from the loop
+ * (CKV_PEER_UNSENT), never inside this call, as for a failed connect. */
+static int hold_unresolved(ckv_peer_pool *p, ckv_call *c, enum evhttp_cmd_type method,
+                           const char *uri, const char *body, size_t len, uint32_t timeout_ms,
+                           uint64_t forward_deadline_ms)
 {
     c->timer = evtimer_new(p->base, on_deadline, c);
     if (c->timer == NULL) {
-        free(c);
+        call_free(c);
         return CKV_ERROR;
     }
     c->conn = 0;
-    c->failed_early = true;
-    c->early_status = CKV_PEER_UNSENT;
     call_link(p, c);
-    struct timeval now = {0, 0};
-    evtimer_add(c->timer, &now);
+    if (ckv_resolved_looking_up(c->peer->res) &&
+        hold_copy(c, method, uri, body, len, forward_deadline_ms) == CKV_OK) {
+        c->held = true;
+        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+        evtimer_add(c->timer, &tv);
+    } else {
+        defer_failure(c, CKV_PEER_UNSENT);
+    }
     return CKV_OK;
+}
+
+/* Sends a held call now that its peer's lookup ended, keeping its deadline. Failures
+ * end it from the loop (defer_failure), so no call is freed under on_resume. */
+static void send_held(ckv_peer_pool *p, ckv_call *c)
+{
+    uint32_t conn;
+    if (peer_pick_conn(p, c->peer, &conn) != CKV_OK) {
+        defer_failure(c, CKV_PEER_UNSENT);
+        return;
+    }
+    c->held = false;
+    c->peer->inflight[c->conn]--;
+    c->conn = conn;
+    c->peer->inflight[conn]++;
+    c->seq = c->peer->next_seq++; /* queued behind what the connection already has */
+    c->req = evhttp_request_new(on_reply, c);
+    if (c->req == NULL || add_headers(p, c->peer, c->req, c->forward_deadline_ms) != CKV_OK ||
+        add_body(c->req, c->body, c->len) != CKV_OK) {
+        if (c->req != NULL)
+            evhttp_request_free(c->req);
+        c->req = NULL;
+        defer_failure(c, CKV_PEER_UNSENT);
+        return;
+    }
+    p->in_libevent++;
+    int rc = evhttp_make_request(c->peer->conns[conn], c->req, c->method, c->uri);
+    p->in_libevent--;
+    if (rc != 0 && !c->failed_early) {
+        c->req = NULL; /* libevent may or may not have freed it: left to it */
+        defer_failure(c, CKV_PEER_UNSENT);
+    }
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ckv_peer_pool *p = arg;
+    for (ckv_call *c = p->calls; c != NULL; c = c->next)
+        if (c->held && !ckv_resolved_looking_up(c->peer->res))
+            send_held(p, c);
 }
 
 int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type method, const char *uri,
@@ -370,24 +496,15 @@ int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type metho
     c->arg = arg;
     int picked = peer_pick_conn(p, peer, &c->conn);
     if (picked == CKV_AGAIN)
-        return fail_unresolved(p, c);
+        return hold_unresolved(p, c, method, uri, body, len, timeout_ms, forward_deadline_ms);
     if (picked != CKV_OK)
         goto fail;
     c->req = evhttp_request_new(on_reply, c);
     c->timer = evtimer_new(p->base, on_deadline, c);
     if (c->req == NULL || c->timer == NULL ||
-        add_headers(p, peer, c->req, forward_deadline_ms) != CKV_OK)
+        add_headers(p, peer, c->req, forward_deadline_ms) != CKV_OK ||
+        add_body(c->req, body, len) != CKV_OK)
         goto fail_req;
-    if (body != NULL && len > 0) {
-        /* libevent adds Content-Length for POST and PUT only; a proxied GET or DELETE
-         * with a causal context needs it too, or the peer never reads the body */
-        char clen[24];
-        snprintf(clen, sizeof(clen), "%zu", len);
-        if (evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Length", clen) !=
-                0 ||
-            evbuffer_add(evhttp_request_get_output_buffer(c->req), body, len) != 0)
-            goto fail_req;
-    }
     /* linked and timed before it is sent: the send itself may end it (see in_libevent) */
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     evtimer_add(c->timer, &tv);

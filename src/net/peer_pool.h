@@ -46,11 +46,13 @@ ckv_peer_pool *ckv_peer_pool_new(struct event_base *base, const ckv_peer_pool_op
 void ckv_peer_pool_free(ckv_peer_pool *p); /* NULL-safe */
 
 /* Sends method uri with body (may be NULL) to addr ("host:port"). A named peer is
- * reached at the resolver's cached address; until its name has resolved, cb reports
- * CKV_PEER_UNSENT (from the loop). A failed call asks the resolver for the name again,
- * and idle connections to an address the name no longer has are replaced. A non-zero
- * forward_deadline_ms marks a proxied client request: the hop and deadline headers. CKV_OK when
- * queued (cb will be called), CKV_ERROR when it could not be queued (cb will not be called). */
+ * reached at the resolver's cached address. Until its name has resolved, a call waits
+ * (within timeout_ms, with copies of uri and body) while a lookup is in flight, and
+ * otherwise cb reports CKV_PEER_UNSENT (from the loop). A failed call asks the resolver
+ * for the name again, and idle connections to an address the name no longer has are
+ * replaced. A non-zero forward_deadline_ms marks a proxied client request: the hop and
+ * deadline headers. CKV_OK when queued (cb will be called), CKV_ERROR when it could not
+ * be queued (cb will not be called). */
 int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type method, const char *uri,
                   const char *body, size_t len, uint32_t timeout_ms, uint64_t forward_deadline_ms,
                   ckv_peer_cb cb, void *arg);

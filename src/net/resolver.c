@@ -45,6 +45,8 @@ struct ckv_resolver {
     char hosts_file[256];
     struct hosts_stamp stamp; /* of hosts_file when it was last loaded */
     ckv_resolved *entries;
+    void (*listener)(void *arg); /* told when a lookup ends */
+    void *listener_arg;
     bool closing;
 };
 
@@ -188,6 +190,8 @@ static ckv_resolved *entry_new(ckv_resolver *r, const char *host, int kind)
 
 ckv_resolved *ckv_resolver_get(ckv_resolver *r, const char *host)
 {
+    if (r == NULL || host == NULL)
+        return NULL;
     ckv_resolved *e = find(r, host);
     if (e != NULL)
         return e;
@@ -210,6 +214,19 @@ const char *ckv_resolved_ip(const ckv_resolved *e)
 uint32_t ckv_resolved_gen(const ckv_resolved *e)
 {
     return e != NULL ? e->gen : 0;
+}
+
+bool ckv_resolved_looking_up(const ckv_resolved *e)
+{
+    return e != NULL && e->in_lookup;
+}
+
+void ckv_resolver_set_listener(ckv_resolver *r, void (*fn)(void *arg), void *arg)
+{
+    if (r == NULL)
+        return;
+    r->listener = fn;
+    r->listener_arg = fn != NULL ? arg : NULL;
 }
 
 /* The answer as numeric texts, IPv4 first (outbound connections may be bound to an
@@ -259,6 +276,8 @@ static void on_answer(int err, struct evutil_addrinfo *ai, void *arg)
         evutil_freeaddrinfo(ai);
     if (e->r->closing)
         return;
+    if (e->r->listener != NULL)
+        e->r->listener(e->r->listener_arg);
     if (n > 0) {
         take_answer(e, ips, n);
         return;

@@ -52,6 +52,14 @@ const char *ckv_resolved_ip(const ckv_resolved *e);
 /* Changes whenever the cached addresses change. */
 uint32_t ckv_resolved_gen(const ckv_resolved *e);
 
+/* True while a lookup of the name is in flight. */
+bool ckv_resolved_looking_up(const ckv_resolved *e);
+
+/* fn(arg) runs whenever a lookup ends, answered or not, possibly from inside a resolver
+ * call (ckv_resolver_get, ckv_resolver_refresh): it should only schedule work. One
+ * listener at a time; fn NULL removes it. */
+void ckv_resolver_set_listener(ckv_resolver *r, void (*fn)(void *arg), void *arg);
+
 /* Looks the name up again soon (no-op for literals, while a lookup is in flight, or
  * within CKV_RESOLVE_REFRESH_MS of the last one). */
 void ckv_resolver_refresh(ckv_resolver *r, ckv_resolved *e);
