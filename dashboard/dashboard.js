@@ -442,11 +442,12 @@
     const out = $("vc-result");
     planned = null;
     $("vc-send").disabled = true;
-    const bad = view.filter((a) => !/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(a));
+    // a name, an IPv4 or a bracketed IPv6 literal: the node checks the details
+    const bad = view.filter((a) => !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(a));
     const dup = view.filter((a, i) => view.indexOf(a) !== i);
     let problem = "";
     if (!view.length) problem = "The view is empty.";
-    else if (bad.length) problem = "Not ip:port: " + bad.join(", ");
+    else if (bad.length) problem = "Not host:port: " + bad.join(", ");
     else if (dup.length) problem = "Listed twice: " + dup.join(", ");
     else if (!Number.isInteger(rf) || rf < 1) problem = "Replicas per shard must be a whole number ≥ 1.";
     else if (view.length % rf) problem = view.length + " nodes cannot form shards of " + rf + ".";

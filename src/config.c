@@ -42,6 +42,7 @@ static int parse_u32(const struct cfg_var *, const char *, ckv_config *, char *,
 static int parse_log_level(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 static int parse_secret(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 static int parse_data_dir(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
+static int parse_hosts_file(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 static int parse_fsync(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 static int parse_yes_no(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 static int parse_cors(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
@@ -57,14 +58,14 @@ static int parse_cors(const struct cfg_var *, const char *, ckv_config *, char *
 
 static const struct cfg_var vars[] = {
     TEXT_VAR("ADDRESS", CKV_DEFAULT_ADDRESS, parse_address,
-             "this node's identity, ip:port; must appear in VIEW"),
+             "this node's identity, host:port (a DNS name, IPv4 or [IPv6]); must appear in VIEW"),
     TEXT_VAR("VIEW", "ADDRESS alone (a one-node cluster)", parse_view,
-             "comma-separated ip:port of every node, in order"),
+             "comma-separated host:port of every node, in order"),
     {"REPL_FACTOR", "replicas per shard; the VIEW length must be a multiple of it", "1",
      CKV_DEFAULT_REPL_FACTOR, 1, NO_MAX, 0, parse_repl_factor},
     {"PORT", "TCP port to listen on", "the port of ADDRESS", 0, 1, 65535, 0, parse_port},
-    TEXT_VAR("BIND", "the IP of ADDRESS when in 127.0.0.0/8, else 0.0.0.0", parse_bind,
-             "IPv4 address to listen on"),
+    TEXT_VAR("BIND", "the IP of ADDRESS when in 127.0.0.0/8 or ::1, else 0.0.0.0", parse_bind,
+             "IP address to listen on (a literal, never a name)"),
     U32_VAR("GOSSIP_INTERVAL_MS", gossip_interval_ms, CKV_DEFAULT_GOSSIP_INTERVAL_MS, 10, MS_MAX,
             "anti-entropy period between replicas of a shard"),
     U32_VAR("PROXY_TIMEOUT_MS", proxy_timeout_ms, CKV_DEFAULT_PROXY_TIMEOUT_MS, 1, MS_MAX,
@@ -95,6 +96,10 @@ static const struct cfg_var vars[] = {
     TEXT_VAR("LOG_LEVEL", "info", parse_log_level, "error, warn, info or debug"),
     TEXT_VAR("CLUSTER_SECRET", "empty (no check)", parse_secret,
              "shared secret required on internal endpoints when set"),
+    TEXT_VAR(
+        "HOSTS_FILE", "unset (/etc/hosts, then the DNS servers of /etc/resolv.conf)",
+        parse_hosts_file,
+        "hosts(5) file that alone resolves the names in ADDRESS and VIEW; re-read when changed"),
     TEXT_VAR("DATA_DIR", "unset (in memory only)", parse_data_dir,
              "directory for the journal and snapshots; created when missing"),
     TEXT_VAR("FSYNC", "everysec", parse_fsync,
@@ -193,7 +198,7 @@ static int parse_address(const struct cfg_var *var, const char *value, ckv_confi
 {
     const char *text = value ? value : var->def_text;
     if (ckv_addr_parse(text, strlen(text), cfg->address) != CKV_OK) {
-        set_err(err, errlen, "%s: unparsable address " ECHO_FMT " (want a.b.c.d:port)", var->name,
+        set_err(err, errlen, "%s: unparsable address " ECHO_FMT " (want host:port)", var->name,
                 ECHO_ARGS(text));
         return CKV_ERROR;
     }
@@ -228,9 +233,11 @@ static int parse_port(const struct cfg_var *var, const char *value, ckv_config *
     return CKV_OK;
 }
 
-/* view.h only parses "ip:port", so an IP alone is checked by giving it a dummy port;
- * this also normalises it the same way as addresses. */
-static int parse_ipv4(const char *s, char out[16])
+/* view.h only parses "host:port", so an IP alone is checked by giving it a dummy port;
+ * this also normalises it the same way as addresses. BIND must be a literal: the
+ * listener is made before the event loop runs, and the node never resolves names
+ * synchronously. An IPv6 literal may come with or without brackets. */
+static int parse_bind_ip(const char *s, char out[CKV_HOST_MAX])
 {
     size_t len = strlen(s);
     while (len > 0 && is_space(*s)) {
@@ -239,33 +246,39 @@ static int parse_ipv4(const char *s, char out[16])
     }
     while (len > 0 && is_space(s[len - 1]))
         len--;
-    if (len > 15) /* "255.255.255.255" */
+    if (len == 0 || len > CKV_HOST_LEN_MAX)
         return CKV_ERROR;
-    char with_port[32];
-    int n = snprintf(with_port, sizeof(with_port), "%.*s:1", (int)len, s);
+    bool v6 = memchr(s, ':', len) != NULL && s[0] != '[';
+    char with_port[CKV_ADDR_MAX + 2];
+    int n = snprintf(with_port, sizeof(with_port), v6 ? "[%.*s]:1" : "%.*s:1", (int)len, s);
     char addr[CKV_ADDR_MAX];
-    if (ckv_addr_parse(with_port, (size_t)n, addr) != CKV_OK)
+    if (ckv_addr_parse(with_port, (size_t)n, addr) != CKV_OK ||
+        ckv_addr_split(addr, out, NULL) != CKV_OK)
         return CKV_ERROR;
-    return ckv_addr_split(addr, out, NULL);
+    return ckv_host_kind(out) == CKV_HOST_NAME ? CKV_ERROR : CKV_OK;
 }
 
 static bool is_loopback(const char *ip)
 {
-    return strncmp(ip, "127.", 4) == 0;
+    return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0;
 }
 
 static int parse_bind(const struct cfg_var *var, const char *value, ckv_config *cfg, char *err,
                       size_t errlen)
 {
     if (value == NULL) {
-        /* Several local nodes may share a port when each binds its own 127.x address. */
-        char ip[16];
-        ckv_addr_split(cfg->address, ip, NULL);
-        snprintf(cfg->bind, sizeof(cfg->bind), "%s", is_loopback(ip) ? ip : "0.0.0.0");
+        /* Several local nodes may share a port when each binds its own 127.x address.
+         * A name is not looked up here (see parse_bind_ip): it listens on every IPv4
+         * address, and nodes that share a machine set BIND. */
+        char host[CKV_HOST_MAX];
+        if (ckv_addr_split(cfg->address, host, NULL) != CKV_OK)
+            return CKV_ERROR;
+        snprintf(cfg->bind, sizeof(cfg->bind), "%s", is_loopback(host) ? host : "0.0.0.0");
         return CKV_OK;
     }
-    if (parse_ipv4(value, cfg->bind) != CKV_OK) {
-        set_err(err, errlen, "%s: must be an IPv4 address like 0.0.0.0 (got " ECHO_FMT ")",
+    if (parse_bind_ip(value, cfg->bind) != CKV_OK) {
+        set_err(err, errlen,
+                "%s: must be an IP address like 0.0.0.0, 127.0.0.2 or ::1 (got " ECHO_FMT ")",
                 var->name, ECHO_ARGS(value));
         return CKV_ERROR;
     }
@@ -309,6 +322,18 @@ static int parse_data_dir(const struct cfg_var *var, const char *value, ckv_conf
         return CKV_ERROR;
     }
     memcpy(cfg->data_dir, text, strlen(text) + 1);
+    return CKV_OK;
+}
+
+static int parse_hosts_file(const struct cfg_var *var, const char *value, ckv_config *cfg,
+                            char *err, size_t errlen)
+{
+    const char *text = value ? value : "";
+    if (strlen(text) >= sizeof(cfg->hosts_file)) {
+        set_err(err, errlen, "%s: longer than %zu bytes", var->name, sizeof(cfg->hosts_file) - 1);
+        return CKV_ERROR;
+    }
+    memcpy(cfg->hosts_file, text, strlen(text) + 1);
     return CKV_OK;
 }
 
@@ -466,6 +491,7 @@ void ckv_config_describe(const ckv_config *cfg, char *buf, size_t len)
                    *(const uint32_t *)(const void *)((const char *)cfg + vars[i].offset));
     append(buf, len, &pos, " LOG_LEVEL=%s CLUSTER_SECRET=%s", log_level_name(cfg->log_level),
            cfg->cluster_secret[0] ? "set" : "unset");
+    append(buf, len, &pos, " HOSTS_FILE=%s", cfg->hosts_file[0] ? cfg->hosts_file : "unset");
     if (cfg->data_dir[0] != '\0')
         append(buf, len, &pos, " DATA_DIR=%s FSYNC=%s DATA_LOAD_TRUNCATED=%s", cfg->data_dir,
                ckv_fsync_mode_name(cfg->fsync_mode), cfg->load_truncated ? "yes" : "no");

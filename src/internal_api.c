@@ -48,7 +48,8 @@ static bool caller_is_member(ckv_node *n, ckv_req *req)
     evhttp_connection_get_peer(evhttp_request_get_connection(req->ev), &host, &port);
     if (host == NULL)
         return false;
-    return ckv_view_has_ip(&n->r.map.view, host) || ckv_vc_participant_knows_ip(n, host);
+    return ckv_resolver_view_has_ip(n->resolver, &n->r.map.view, host) ||
+           ckv_vc_participant_knows_ip(n, host);
 }
 
 /* A sync from an older epoch: its sender was a member before a view change it missed. */

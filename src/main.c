@@ -118,18 +118,20 @@ int main(int argc, char **argv)
      * eighth of a 1M-key view change. tcache still serves the hot small sizes. */
     mallopt(M_MXFAST, 0);
     raise_fd_limit(cfg.max_connections);
-    char desc[4096];
+    char desc[16384]; /* 64 members of up to CKV_ADDR_MAX bytes each */
     ckv_config_describe(&cfg, desc, sizeof(desc));
     ckv_node *node = ckv_node_new(&cfg);
     if (node == NULL) {
         log_error("could not start the node");
         return 1;
     }
-    log_info("causalkv %s listening on %s:%u; %s", CKV_VERSION, cfg.bind, (unsigned)cfg.port, desc);
+    bool v6 = strchr(cfg.bind, ':') != NULL; /* written as in an address: [::1]:13800 */
+    log_info("causalkv %s listening on %s%s%s:%u; %s", CKV_VERSION, v6 ? "[" : "", cfg.bind,
+             v6 ? "]" : "", (unsigned)cfg.port, desc);
     /* Type=notify: the port answers from here on (connections queue until the loop runs) */
-    char ready[128];
-    snprintf(ready, sizeof(ready), "READY=1\nSTATUS=listening on %s:%u", cfg.bind,
-             (unsigned)cfg.port);
+    char ready[CKV_ADDR_MAX + 64];
+    snprintf(ready, sizeof(ready), "READY=1\nSTATUS=listening on %s%s%s:%u", v6 ? "[" : "",
+             cfg.bind, v6 ? "]" : "", (unsigned)cfg.port);
     ckv_sd_notify(ready);
     int rc = ckv_node_run(node);
     ckv_node_free(node);

@@ -193,18 +193,35 @@ static bool is_loopback_ip(const char *ip)
     return inet_pton(AF_INET, ip, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
+/* Starts resolving every member's name now, so one that does not resolve is logged at
+ * start; names of later views are looked up when first used. */
+static int make_resolver(ckv_node *n)
+{
+    n->resolver = ckv_resolver_new(n->base, n->cfg.hosts_file);
+    if (n->resolver == NULL)
+        return CKV_ERROR;
+    char host[CKV_HOST_MAX];
+    for (uint32_t i = 0; i < n->cfg.view.n; i++)
+        if (ckv_addr_split(n->cfg.view.addrs[i], host, NULL) != CKV_OK ||
+            ckv_resolver_get(n->resolver, host) == NULL)
+            return CKV_ERROR;
+    return CKV_OK;
+}
+
 static int make_pool(ckv_node *n)
 {
-    char ip[16];
-    uint16_t port;
-    if (ckv_addr_split(n->cfg.address, ip, &port) != CKV_OK)
+    char host[CKV_HOST_MAX];
+    if (ckv_addr_split(n->cfg.address, host, NULL) != CKV_OK)
         return CKV_ERROR;
     /* peers check that internal calls come from a view member: on loopback every node
-     * has its own 127.x address, so outbound connections must leave from it */
-    bool bind_source = strcmp(n->cfg.bind, ip) == 0 && is_loopback_ip(ip);
+     * has its own 127.x address, so outbound connections must leave from it (for a
+     * name, BIND is the address it resolves to on loopback: see README, BIND) */
+    bool bind_source = is_loopback_ip(n->cfg.bind) &&
+                       (strcmp(n->cfg.bind, host) == 0 || ckv_host_kind(host) == CKV_HOST_NAME);
     ckv_peer_pool_options opt = {
         .self_addr = n->cfg.address,
-        .local_ip = bind_source ? ip : NULL,
+        .local_ip = bind_source ? n->cfg.bind : NULL,
+        .resolver = n->resolver,
         .secret = n->cfg.cluster_secret,
         .conns_per_peer = n->cfg.peer_pool_size,
         .max_body_bytes = n->cfg.internal_max_body_bytes,
@@ -273,8 +290,8 @@ ckv_node *ckv_node_new(const ckv_config *cfg)
         }
     }
     n->park = ckv_park_new(n->base, expire_waiting, n);
-    if (n->park == NULL || make_pool(n) != CKV_OK || make_events(n) != CKV_OK ||
-        listen_http(n) != CKV_OK)
+    if (n->park == NULL || make_resolver(n) != CKV_OK || make_pool(n) != CKV_OK ||
+        make_events(n) != CKV_OK || listen_http(n) != CKV_OK)
         goto fail;
     if (n->r.self < 0)
         log_info("%s is not in VIEW: starting as a standby (requests are forwarded to the "
@@ -319,6 +336,7 @@ void ckv_node_free(ckv_node *n)
     ckv_park_free(n->park);
     ckv_replica_free(&n->r);
     free(n->push_batch);
+    ckv_resolver_free(n->resolver); /* last: it may run the loop once (see resolver.h) */
     if (n->base)
         event_base_free(n->base);
     free(n);

@@ -19,6 +19,7 @@
 #include "net/http_reply.h"
 #include "net/park.h"
 #include "net/peer_pool.h"
+#include "net/resolver.h"
 #include "causalkv/clock.h"
 #include "causalkv/config.h"
 #include "causalkv/json_codec.h"
@@ -69,6 +70,7 @@ typedef struct ckv_node {
     struct event *accept_resume_ev; /* re-enables accepting after running out of fds */
     uint64_t last_accept_warn_ms;
     ckv_peer_pool *pool;
+    ckv_resolver *resolver; /* members' names → addresses, for the pool and caller checks */
     ckv_conns *conns;
     ckv_http_server server; /* what every reply updates: metrics, connection table */
     ckv_park *park;         /* requests waiting for progress */

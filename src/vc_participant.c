@@ -325,5 +325,6 @@ bool ckv_vc_participant_knows_ip(const ckv_node *n, const char *ip)
     const ckv_view_change *vc = n->vc;
     if (vc == NULL || vc->id == 0)
         return false;
-    return ckv_view_has_ip(&vc->old_view, ip) || ckv_view_has_ip(&vc->new_map.view, ip);
+    return ckv_resolver_view_has_ip(n->resolver, &vc->old_view, ip) ||
+           ckv_resolver_view_has_ip(n->resolver, &vc->new_map.view, ip);
 }

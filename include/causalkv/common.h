@@ -33,8 +33,14 @@ static inline int ckv_hex_digit(char c)
 
 /* Hard limits. */
 #define CKV_VIEW_MAX 64 /* members in one view; bounds every vector clock */
-#define CKV_ADDR_MAX 22 /* "255.255.255.255:65535" plus NUL */
-#define CKV_KEY_MAX 50  /* bytes of a key, after percent-decoding */
+/* A node address "host:port" plus NUL. The host is a DNS name (a Kubernetes pod name such
+ * as "causalkv-0.causalkv.default.svc.cluster.local" is 46 bytes), an IPv4 literal or a
+ * bracketed IPv6 literal; 128 bytes leave a name of up to CKV_HOST_LEN_MAX (121) bytes.
+ * A view holds CKV_VIEW_MAX of them (8 KiB) and is copied by value. */
+#define CKV_ADDR_MAX 128
+#define CKV_HOST_LEN_MAX (CKV_ADDR_MAX - 7) /* ":65535" and the NUL take 7 bytes */
+#define CKV_HOST_MAX (CKV_HOST_LEN_MAX + 1) /* a host (IPv6 without brackets) plus NUL */
+#define CKV_KEY_MAX 50                      /* bytes of a key, after percent-decoding */
 
 #define CKV_BATCH_SOFT_BYTES (1u << 20) /* node-to-node batches are cut after this size */
 #define CKV_FRAMING_BYTES (64u << 10)   /* message framing allowed beyond MAX_BODY_BYTES */

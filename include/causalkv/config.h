@@ -16,10 +16,10 @@
 
 typedef struct ckv_config {
     char address[CKV_ADDR_MAX]; /* ADDRESS: this node's identity, a member of view */
-    char bind[16];        /* BIND: listen IP (default: ADDRESS IP if loopback, else 0.0.0.0) */
-    uint16_t port;        /* PORT: default the port of ADDRESS */
-    ckv_view view;        /* VIEW: default ADDRESS alone */
-    uint32_t repl_factor; /* REPL_FACTOR */
+    char bind[CKV_HOST_MAX]; /* BIND: listen IP (default: ADDRESS's IP if loopback, else 0.0.0.0) */
+    uint16_t port;           /* PORT: default the port of ADDRESS */
+    ckv_view view;           /* VIEW: default ADDRESS alone */
+    uint32_t repl_factor;    /* REPL_FACTOR */
     uint32_t gossip_interval_ms;
     uint32_t proxy_timeout_ms;
     uint32_t causal_timeout_ms;
@@ -36,6 +36,7 @@ typedef struct ckv_config {
     int log_level;               /* LOG_LEVEL: error|warn|info|debug (CKV_LOG_*) */
     char cluster_secret[128];    /* CLUSTER_SECRET: "" = no secret check */
     char data_dir[256];          /* DATA_DIR: "" = in memory only */
+    char hosts_file[256];        /* HOSTS_FILE: "" = /etc/hosts and DNS */
     int fsync_mode;              /* FSYNC: CKV_FSYNC_* */
     uint32_t load_truncated;     /* DATA_LOAD_TRUNCATED: 1 = drop a damaged journal's rest */
     uint32_t snapshot_min_bytes; /* SNAPSHOT_MIN_BYTES */

@@ -12,6 +12,7 @@
 #include "causalkv/clock.h"
 #include "causalkv/log.h"
 #include "causalkv/view.h"
+#include "resolver.h"
 
 #define PEER_DOWN_BACKOFF_MS 1000 /* a failed peer is tried last for this long */
 
@@ -19,9 +20,10 @@ struct ckv_call;
 
 typedef struct ckv_peer {
     char addr[CKV_ADDR_MAX];
-    char ip[16];
     uint16_t port;
+    ckv_resolved *res;                /* the host's addresses (owned by the resolver) */
     struct evhttp_connection **conns; /* conns_per_peer, created lazily */
+    uint32_t *conn_gen;               /* res's generation when each connection was made */
     uint32_t *inflight;               /* requests queued per connection */
     uint64_t *last_used_ms;           /* when each connection last finished a request */
     uint64_t down_until_ms;
@@ -43,16 +45,24 @@ typedef struct ckv_call {
     int early_status;           /* what that failure reports */
     ckv_peer_cb cb;
     void *arg;
+    /* Held while the peer's name is being looked up for the first time, with copies of
+     * what to send once it resolves (the caller's buffers do not outlive the call). */
+    bool held;
+    enum evhttp_cmd_type method;
+    char *uri, *body;
+    size_t len;
+    uint64_t forward_deadline_ms;
 } ckv_call;
 
 struct ckv_peer_pool {
     struct event_base *base;
     ckv_peer_pool_options opt;
     char self_addr[CKV_ADDR_MAX];
-    char local_ip[16];
+    char local_ip[CKV_HOST_MAX];
     char secret[128];
     ckv_peer *peers;
-    ckv_call *calls; /* in flight, so that freeing the pool frees them */
+    ckv_call *calls;         /* in flight, so that freeing the pool frees them */
+    struct event *resume_ev; /* sends held calls after a lookup ended */
     /* > 0 while the pool is inside a libevent call that may complete requests at once
      * (a connect that fails synchronously ends every request queued on that connection):
      * those completions are deferred, so no caller is re-entered and no call is freed
@@ -60,6 +70,17 @@ struct ckv_peer_pool {
     int in_libevent;
     bool closing;
 };
+
+static void on_resume(evutil_socket_t fd, short what, void *arg);
+
+/* The resolver calls this when a lookup ends, possibly from inside a pool call: the
+ * held calls are sent from the loop instead. */
+static void on_lookup_ended(void *arg)
+{
+    ckv_peer_pool *p = arg;
+    struct timeval now = {0, 0};
+    evtimer_add(p->resume_ev, &now);
+}
 
 ckv_peer_pool *ckv_peer_pool_new(struct event_base *base, const ckv_peer_pool_options *opt)
 {
@@ -73,6 +94,12 @@ ckv_peer_pool *ckv_peer_pool_new(struct event_base *base, const ckv_peer_pool_op
     snprintf(p->self_addr, sizeof(p->self_addr), "%s", opt->self_addr ? opt->self_addr : "");
     snprintf(p->local_ip, sizeof(p->local_ip), "%s", opt->local_ip ? opt->local_ip : "");
     snprintf(p->secret, sizeof(p->secret), "%s", opt->secret ? opt->secret : "");
+    p->resume_ev = evtimer_new(base, on_resume, p);
+    if (p->resume_ev == NULL) {
+        free(p);
+        return NULL;
+    }
+    ckv_resolver_set_listener(p->opt.resolver, on_lookup_ended, p);
     return p;
 }
 
@@ -90,17 +117,34 @@ static void call_unlink(ckv_call *c)
     event_free(c->timer);
 }
 
+static void call_free(ckv_call *c)
+{
+    free(c->uri);
+    free(c->body);
+    free(c);
+}
+
+static void peer_free_arrays(ckv_peer *peer)
+{
+    free(peer->conns);
+    free(peer->conn_gen);
+    free(peer->inflight);
+    free(peer->last_used_ms);
+}
+
 void ckv_peer_pool_free(ckv_peer_pool *p)
 {
     if (p == NULL)
         return;
     p->closing = true;
+    ckv_resolver_set_listener(p->opt.resolver, NULL, NULL);
+    event_free(p->resume_ev);
     while (p->calls != NULL) {
         ckv_call *c = p->calls;
         ckv_peer_cb cb = c->cb;
         void *arg = c->arg;
         call_unlink(c);
-        free(c);
+        call_free(c);
         cb(CKV_PEER_NO_REPLY, NULL, 0, arg); /* the request goes with its connection below */
     }
     for (ckv_peer *peer = p->peers, *next; peer != NULL; peer = next) {
@@ -108,9 +152,7 @@ void ckv_peer_pool_free(ckv_peer_pool *p)
         for (uint32_t i = 0; i < p->opt.conns_per_peer; i++)
             if (peer->conns[i] != NULL)
                 evhttp_connection_free(peer->conns[i]);
-        free(peer->conns);
-        free(peer->inflight);
-        free(peer->last_used_ms);
+        peer_free_arrays(peer);
         free(peer);
     }
     free(p);
@@ -132,14 +174,16 @@ static ckv_peer *peer_get(ckv_peer_pool *p, const char *addr)
     peer = calloc(1, sizeof(*peer));
     if (peer == NULL)
         return NULL;
-    peer->conns = calloc(p->opt.conns_per_peer, sizeof(*peer->conns));
-    peer->inflight = calloc(p->opt.conns_per_peer, sizeof(*peer->inflight));
-    peer->last_used_ms = calloc(p->opt.conns_per_peer, sizeof(*peer->last_used_ms));
-    if (peer->conns == NULL || peer->inflight == NULL || peer->last_used_ms == NULL ||
-        ckv_addr_split(addr, peer->ip, &peer->port) != CKV_OK) {
-        free(peer->conns);
-        free(peer->inflight);
-        free(peer->last_used_ms);
+    uint32_t n = p->opt.conns_per_peer;
+    peer->conns = calloc(n, sizeof(*peer->conns));
+    peer->conn_gen = calloc(n, sizeof(*peer->conn_gen));
+    peer->inflight = calloc(n, sizeof(*peer->inflight));
+    peer->last_used_ms = calloc(n, sizeof(*peer->last_used_ms));
+    char host[CKV_HOST_MAX];
+    if (peer->conns == NULL || peer->conn_gen == NULL || peer->inflight == NULL ||
+        peer->last_used_ms == NULL || ckv_addr_split(addr, host, &peer->port) != CKV_OK ||
+        (peer->res = ckv_resolver_get(p->opt.resolver, host)) == NULL) {
+        peer_free_arrays(peer);
         free(peer);
         return NULL;
     }
@@ -149,7 +193,25 @@ static ckv_peer *peer_get(ckv_peer_pool *p, const char *addr)
     return peer;
 }
 
-/* The least busy connection of the peer, created on first use. */
+/* A connection to the peer's current address. It is given the resolver's cached
+ * numeric address, so evhttp never resolves (a name is looked up once, not per
+ * connection, and a lookup that never answers cannot hold a connection). */
+static struct evhttp_connection *conn_new(ckv_peer_pool *p, ckv_peer *peer, const char *ip)
+{
+    struct evhttp_connection *c = evhttp_connection_base_new(p->base, NULL, ip, peer->port);
+    if (c == NULL)
+        return NULL;
+    evhttp_connection_set_retries(c, 0);
+    evhttp_connection_set_max_body_size(c, p->opt.max_body_bytes);
+    evhttp_connection_set_max_headers_size(c, 64 * 1024);
+    /* the loopback source is IPv4: an IPv6 peer is reached from the kernel's choice */
+    if (p->local_ip[0] != '\0' && strchr(ip, ':') == NULL)
+        evhttp_connection_set_local_address(c, p->local_ip);
+    return c;
+}
+
+/* The least busy connection of the peer, created on first use. CKV_AGAIN while the
+ * peer's name has not resolved yet. */
 static int peer_pick_conn(ckv_peer_pool *p, ckv_peer *peer, uint32_t *out)
 {
     uint32_t best = 0;
@@ -157,32 +219,35 @@ static int peer_pick_conn(ckv_peer_pool *p, ckv_peer *peer, uint32_t *out)
         if (peer->inflight[i] < peer->inflight[best])
             best = i;
     /* The peer closes keep-alive connections idle for its HTTP_TIMEOUT_MS; a request
-     * sent just as it does fails with no reply. Retire idle ones well before that. */
-    if (peer->conns[best] != NULL && peer->inflight[best] == 0 && p->opt.idle_retire_ms > 0 &&
-        ckv_now_ms() - peer->last_used_ms[best] >= p->opt.idle_retire_ms) {
+     * sent just as it does fails with no reply. Retire idle ones well before that, and
+     * idle ones made to an address that is no longer the peer's. */
+    uint32_t gen = ckv_resolved_gen(peer->res);
+    if (peer->conns[best] != NULL && peer->inflight[best] == 0 &&
+        (peer->conn_gen[best] != gen ||
+         (p->opt.idle_retire_ms > 0 &&
+          ckv_now_ms() - peer->last_used_ms[best] >= p->opt.idle_retire_ms))) {
         evhttp_connection_free(peer->conns[best]);
         peer->conns[best] = NULL;
     }
     if (peer->conns[best] == NULL) {
-        struct evhttp_connection *c =
-            evhttp_connection_base_new(p->base, NULL, peer->ip, peer->port);
-        if (c == NULL)
+        const char *ip = ckv_resolved_ip(peer->res);
+        if (ip == NULL)
+            return CKV_AGAIN;
+        peer->conns[best] = conn_new(p, peer, ip);
+        if (peer->conns[best] == NULL)
             return CKV_ERROR;
-        evhttp_connection_set_retries(c, 0);
-        evhttp_connection_set_max_body_size(c, p->opt.max_body_bytes);
-        evhttp_connection_set_max_headers_size(c, 64 * 1024);
-        if (p->local_ip[0] != '\0')
-            evhttp_connection_set_local_address(c, p->local_ip);
-        peer->conns[best] = c;
+        peer->conn_gen[best] = gen;
     }
     *out = best;
     return CKV_OK;
 }
 
-/* One line when a peer stops answering and one when it answers again, not one per call. */
-static void peer_note_outcome(ckv_peer *peer, int status)
+/* One line when a peer stops answering and one when it answers again, not one per call.
+ * A failure also asks for the peer's name again: it may have moved to another address. */
+static void peer_note_outcome(ckv_peer_pool *p, ckv_peer *peer, int status)
 {
     if (status <= 0) {
+        ckv_resolver_refresh(p->opt.resolver, peer->res);
         peer->down_until_ms = ckv_now_ms() + PEER_DOWN_BACKOFF_MS;
         if (!peer->failing)
             log_warn("peer %s: no reply (%s); trying it last for now", peer->addr,
@@ -201,11 +266,11 @@ static void peer_note_outcome(ckv_peer *peer, int status)
 static void call_finish(ckv_call *c, int status, const char *body, size_t len)
 {
     if (!c->pool->closing)
-        peer_note_outcome(c->peer, status);
+        peer_note_outcome(c->pool, c->peer, status);
     call_unlink(c);
     ckv_peer_cb cb = c->cb;
     void *arg = c->arg;
-    free(c);
+    call_free(c);
     cb(status, body, len, arg);
 }
 
@@ -242,7 +307,7 @@ static bool call_is_sending(const ckv_call *c)
 {
     for (const ckv_call *o = c->pool->calls; o != NULL; o = o->next)
         if (o != c && o->peer == c->peer && o->conn == c->conn && o->seq < c->seq &&
-            !o->failed_early)
+            !o->failed_early && !o->held)
             return false;
     return true;
 }
@@ -263,7 +328,10 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     (void)what;
     ckv_call *c = arg;
     int status = c->early_status;
-    if (!c->failed_early) {
+    if (c->held) {
+        status = CKV_PEER_UNSENT; /* the name did not resolve in time */
+        log_debug("request to %s timed out waiting for its name", c->peer->addr);
+    } else if (!c->failed_early) {
         status = call_is_sending(c) && conn_is_connected(c->peer->conns[c->conn])
                      ? CKV_PEER_NO_REPLY
                      : CKV_PEER_UNSENT;
@@ -295,6 +363,123 @@ static int add_headers(ckv_peer_pool *p, ckv_peer *peer, struct evhttp_request *
     return rc == 0 ? CKV_OK : CKV_ERROR;
 }
 
+static void call_link(ckv_peer_pool *p, ckv_call *c)
+{
+    c->peer->inflight[c->conn]++;
+    c->seq = c->peer->next_seq++;
+    c->next = p->calls;
+    if (p->calls)
+        p->calls->prev = c;
+    p->calls = c;
+}
+
+/* Ends c with status from the loop, not inside the current call. */
+static void defer_failure(ckv_call *c, int status)
+{
+    c->held = false;
+    c->failed_early = true;
+    c->early_status = status;
+    struct timeval now = {0, 0};
+    evtimer_add(c->timer, &now);
+}
+
+static int add_body(struct evhttp_request *req, const char *body, size_t len)
+{
+    if (body == NULL || len == 0)
+        return CKV_OK;
+    /* libevent adds Content-Length for POST and PUT only; a proxied GET or DELETE with a
+     * causal context needs it too, or the peer never reads the body */
+    char clen[24];
+    snprintf(clen, sizeof(clen), "%zu", len);
+    if (evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", clen) != 0 ||
+        evbuffer_add(evhttp_request_get_output_buffer(req), body, len) != 0)
+        return CKV_ERROR;
+    return CKV_OK;
+}
+
+static int hold_copy(ckv_call *c, enum evhttp_cmd_type method, const char *uri, const char *body,
+                     size_t len, uint64_t forward_deadline_ms)
+{
+    c->method = method;
+    c->uri = strdup(uri);
+    c->len = body != NULL ? len : 0;
+    c->body = c->len > 0 ? malloc(c->len) : NULL;
+    if (c->uri == NULL || (c->len > 0 && c->body == NULL))
+        return CKV_ERROR;
+    if (c->len > 0)
+        memcpy(c->body, body, c->len);
+    c->forward_deadline_ms = forward_deadline_ms;
+    return CKV_OK;
+}
+
+/* A peer whose name has not resolved. While its first lookup is in flight (a node that
+ * just started asks its peers at once) the call waits for it, within its deadline;
+ * otherwise nothing can be sent, and the caller hears so from the loop
+ * (CKV_PEER_UNSENT), never inside this call, as for a failed connect. */
+static int hold_unresolved(ckv_peer_pool *p, ckv_call *c, enum evhttp_cmd_type method,
+                           const char *uri, const char *body, size_t len, uint32_t timeout_ms,
+                           uint64_t forward_deadline_ms)
+{
+    c->timer = evtimer_new(p->base, on_deadline, c);
+    if (c->timer == NULL) {
+        call_free(c);
+        return CKV_ERROR;
+    }
+    c->conn = 0;
+    call_link(p, c);
+    if (ckv_resolved_looking_up(c->peer->res) &&
+        hold_copy(c, method, uri, body, len, forward_deadline_ms) == CKV_OK) {
+        c->held = true;
+        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+        evtimer_add(c->timer, &tv);
+    } else {
+        defer_failure(c, CKV_PEER_UNSENT);
+    }
+    return CKV_OK;
+}
+
+/* Sends a held call now that its peer's lookup ended, keeping its deadline. Failures
+ * end it from the loop (defer_failure), so no call is freed under on_resume. */
+static void send_held(ckv_peer_pool *p, ckv_call *c)
+{
+    uint32_t conn;
+    if (peer_pick_conn(p, c->peer, &conn) != CKV_OK) {
+        defer_failure(c, CKV_PEER_UNSENT);
+        return;
+    }
+    c->held = false;
+    c->peer->inflight[c->conn]--;
+    c->conn = conn;
+    c->peer->inflight[conn]++;
+    c->seq = c->peer->next_seq++; /* queued behind what the connection already has */
+    c->req = evhttp_request_new(on_reply, c);
+    if (c->req == NULL || add_headers(p, c->peer, c->req, c->forward_deadline_ms) != CKV_OK ||
+        add_body(c->req, c->body, c->len) != CKV_OK) {
+        if (c->req != NULL)
+            evhttp_request_free(c->req);
+        c->req = NULL;
+        defer_failure(c, CKV_PEER_UNSENT);
+        return;
+    }
+    p->in_libevent++;
+    int rc = evhttp_make_request(c->peer->conns[conn], c->req, c->method, c->uri);
+    p->in_libevent--;
+    if (rc != 0 && !c->failed_early) {
+        c->req = NULL; /* libevent may or may not have freed it: left to it */
+        defer_failure(c, CKV_PEER_UNSENT);
+    }
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ckv_peer_pool *p = arg;
+    for (ckv_call *c = p->calls; c != NULL; c = c->next)
+        if (c->held && !ckv_resolved_looking_up(c->peer->res))
+            send_held(p, c);
+}
+
 int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type method, const char *uri,
                   const char *body, size_t len, uint32_t timeout_ms, uint64_t forward_deadline_ms,
                   ckv_peer_cb cb, void *arg)
@@ -309,32 +494,21 @@ int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type metho
     c->peer = peer;
     c->cb = cb;
     c->arg = arg;
-    if (peer_pick_conn(p, peer, &c->conn) != CKV_OK)
+    int picked = peer_pick_conn(p, peer, &c->conn);
+    if (picked == CKV_AGAIN)
+        return hold_unresolved(p, c, method, uri, body, len, timeout_ms, forward_deadline_ms);
+    if (picked != CKV_OK)
         goto fail;
     c->req = evhttp_request_new(on_reply, c);
     c->timer = evtimer_new(p->base, on_deadline, c);
     if (c->req == NULL || c->timer == NULL ||
-        add_headers(p, peer, c->req, forward_deadline_ms) != CKV_OK)
+        add_headers(p, peer, c->req, forward_deadline_ms) != CKV_OK ||
+        add_body(c->req, body, len) != CKV_OK)
         goto fail_req;
-    if (body != NULL && len > 0) {
-        /* libevent adds Content-Length for POST and PUT only; a proxied GET or DELETE
-         * with a causal context needs it too, or the peer never reads the body */
-        char clen[24];
-        snprintf(clen, sizeof(clen), "%zu", len);
-        if (evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Length", clen) !=
-                0 ||
-            evbuffer_add(evhttp_request_get_output_buffer(c->req), body, len) != 0)
-            goto fail_req;
-    }
     /* linked and timed before it is sent: the send itself may end it (see in_libevent) */
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     evtimer_add(c->timer, &tv);
-    peer->inflight[c->conn]++;
-    c->seq = peer->next_seq++;
-    c->next = p->calls;
-    if (p->calls)
-        p->calls->prev = c;
-    p->calls = c;
+    call_link(p, c);
     p->in_libevent++;
     int rc = evhttp_make_request(peer->conns[c->conn], c->req, method, uri);
     p->in_libevent--;

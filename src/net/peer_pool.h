@@ -30,10 +30,12 @@
 typedef void (*ckv_peer_cb)(int status, const char *body, size_t len, void *arg);
 
 typedef struct ckv_peer_pool ckv_peer_pool;
+typedef struct ckv_resolver ckv_resolver;
 
 typedef struct ckv_peer_pool_options {
     const char *self_addr;   /* sent in CKV_HDR_FORWARDED */
-    const char *local_ip;    /* bind outbound connections to it (NULL: kernel's choice) */
+    const char *local_ip;    /* bind outbound IPv4 connections to it (NULL: kernel's choice) */
+    ckv_resolver *resolver;  /* peers' addresses; not owned, must outlive the pool */
     const char *secret;      /* "" or NULL: no secret header */
     uint32_t conns_per_peer; /* >= 1 */
     uint32_t max_body_bytes; /* largest reply accepted from a peer */
@@ -43,9 +45,14 @@ typedef struct ckv_peer_pool_options {
 ckv_peer_pool *ckv_peer_pool_new(struct event_base *base, const ckv_peer_pool_options *opt);
 void ckv_peer_pool_free(ckv_peer_pool *p); /* NULL-safe */
 
-/* Sends method uri with body (may be NULL) to addr ("ip:port"). A non-zero
- * forward_deadline_ms marks a proxied client request: the hop and deadline headers. CKV_OK when
- * queued (cb will be called), CKV_ERROR when it could not be queued (cb will not be called). */
+/* Sends method uri with body (may be NULL) to addr ("host:port"). A named peer is
+ * reached at the resolver's cached address. Until its name has resolved, a call waits
+ * (within timeout_ms, with copies of uri and body) while a lookup is in flight, and
+ * otherwise cb reports CKV_PEER_UNSENT (from the loop). A failed call asks the resolver
+ * for the name again, and idle connections to an address the name no longer has are
+ * replaced. A non-zero forward_deadline_ms marks a proxied client request: the hop and
+ * deadline headers. CKV_OK when queued (cb will be called), CKV_ERROR when it could not
+ * be queued (cb will not be called). */
 int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type method, const char *uri,
                   const char *body, size_t len, uint32_t timeout_ms, uint64_t forward_deadline_ms,
                   ckv_peer_cb cb, void *arg);

@@ -13,6 +13,7 @@
  *    defaults derived from ADDRESS when unset, the secret verbatim;
  *  - on failure err is one non-empty line within errlen (also with a tiny errlen);
  *  - loading is deterministic, and ckv_config_describe stays within its buffer. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,18 +121,21 @@ static void check_config(const ckv_config *cfg)
         CHECK(cfg->repl_factor == CKV_DEFAULT_REPL_FACTOR);
 
     /* PORT and BIND default from ADDRESS */
-    char ip[16];
+    char ip[CKV_HOST_MAX];
     uint16_t port;
     CHECK(ckv_addr_split(cfg->address, ip, &port) == CKV_OK);
     CHECK(cfg->port >= 1);
     if (given(V_PORT) == NULL)
         CHECK(cfg->port == port);
     CHECK(memchr(cfg->bind, '\0', sizeof(cfg->bind)) != NULL);
-    char with_port[32];
-    int len = snprintf(with_port, sizeof(with_port), "%s:1", cfg->bind);
+    char with_port[CKV_ADDR_MAX + 4];
+    int len = snprintf(with_port, sizeof(with_port), strchr(cfg->bind, ':') ? "[%s]:1" : "%s:1",
+                       cfg->bind);
     CHECK(ckv_addr_parse(with_port, (size_t)len, norm) == CKV_OK && strcmp(norm, with_port) == 0);
+    CHECK(ckv_host_kind(cfg->bind) != CKV_HOST_NAME);
+    bool loopback = strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0;
     if (given(V_BIND) == NULL)
-        CHECK(strcmp(cfg->bind, strncmp(ip, "127.", 4) == 0 ? ip : "0.0.0.0") == 0);
+        CHECK(strcmp(cfg->bind, loopback ? ip : "0.0.0.0") == 0);
 
     /* numbers */
     check_u32(cfg->max_body_bytes, V_MAX_BODY, CKV_DEFAULT_MAX_BODY_BYTES, 1024, 1024u << 20);

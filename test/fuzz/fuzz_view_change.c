@@ -30,11 +30,11 @@ static void check_addr(const char *addr)
     char norm[CKV_ADDR_MAX];
     CHECK(ckv_addr_parse(addr, strlen(addr), norm) == CKV_OK);
     CHECK(strcmp(norm, addr) == 0);
-    char ip[16], back[CKV_ADDR_MAX + 8];
+    char host[CKV_HOST_MAX], back[CKV_ADDR_MAX + 8];
     uint16_t port = 0;
-    CHECK(ckv_addr_split(addr, ip, &port) == CKV_OK);
+    CHECK(ckv_addr_split(addr, host, &port) == CKV_OK);
     CHECK(port >= 1);
-    snprintf(back, sizeof(back), "%s:%u", ip, (unsigned)port);
+    snprintf(back, sizeof(back), addr[0] == '[' ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
     CHECK(strcmp(back, addr) == 0);
 }
 

@@ -274,6 +274,7 @@ REGISTRY = {
     "test_durability": 18,
     "test_browser_api": 19,
     "test_dashboard": 20,
+    "test_names": 21,
     "test_install": 22,  # cmake --install, --config, sd_notify, the systemd unit
 }
 SCRIPT_PORTS = (13800, 18000, 18001, 18002, 18003, 18200)
@@ -315,6 +316,7 @@ class Slot:
         self.net = "127.0.%d" % (ADDR_NET0 + number)
         self._lock_file = lock_file  # kept open: the lock lives as long as the process
         self._next = 2
+        self._extra_ports = {}
 
     def addr(self, host):
         """The address of host number `host` (2..254) of the block, on the slot's port."""
@@ -333,6 +335,25 @@ class Slot:
 
     def ips(self, n):
         return [a.rsplit(":", 1)[0] for a in self.addrs(n)]
+
+    def extra_port(self):
+        """Another of the file's ports, locked like the slot's own (for nodes that must
+        differ by port, e.g. on ::1): a second run of the file takes the others."""
+        base = PORT_BASE + PORT_ALTERNATES * self.number
+        lock_dir = os.path.join(tempfile.gettempdir(), "ckvtest-ports")
+        for port in range(base, base + PORT_ALTERNATES):
+            if port == self.port or port in self._extra_ports:
+                continue
+            f = open(os.path.join(lock_dir, "%d.lock" % port), "a")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.close()
+                continue
+            self._extra_ports[port] = f  # kept open: the lock lives as long as the process
+            return port
+        raise RuntimeError("%s: no free port left among %d..%d"
+                           % (self.name, base, base + PORT_ALTERNATES - 1))
 
     def __repr__(self):
         return "<slot %s: port %d, %s.0/24>" % (self.name, self.port, self.net)
@@ -509,8 +530,11 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
 
 
 class Node:
-    def __init__(self, addr, view, rf, env, log_path):
+    def __init__(self, addr, view, rf, env, log_path, reach=None):
         self.addr = addr
+        # where the harness connects to the node: its address, unless that is a name
+        # the harness cannot resolve (the nodes' HOSTS_FILE is not the test's)
+        self.reach = reach or addr
         self.view = list(view)
         self.rf = rf
         self.env = dict(env or {})
@@ -533,9 +557,9 @@ class Node:
 
     def start(self):
         assert not self.running(), "%s already running" % self.addr
-        if _address_in_use(self.addr):
+        if _address_in_use(self.reach):
             raise AssertionError("%s is already in use by another process: its answers "
-                                 "would be taken for this node's" % self.addr)
+                                 "would be taken for this node's" % self.reach)
         self.starts += 1
         with open(self.log_path, "ab") as f:
             f.write(("\n===== start #%d of %s (VIEW=%s REPL_FACTOR=%s extra=%r) =====\n"
@@ -603,7 +627,7 @@ class Cluster:
     addrs: list of "ip:port" in VIEW order; shards: list of replica lists."""
 
     def __init__(self, n, rf, port=None, first_ip=2, env=None, start=True, name=None,
-                 ready_timeout=15, addrs=None):
+                 ready_timeout=15, addrs=None, reach=None, node_env=None):
         if addrs is None:
             if port is None:
                 addrs = current_slot().addrs(n)
@@ -619,8 +643,12 @@ class Cluster:
         self.ready_timeout = ready_timeout
         name = name or "p%d-%s" % (self.port, self.addrs[0].rsplit(":", 1)[0])
         self.logdir = tempfile.mkdtemp(prefix="ckv-%s-" % name)
-        self.nodes = [Node(a, self.view, rf, self.env,
-                           os.path.join(self.logdir, "node%d-%s.log" % (i, a.replace(":", "_"))))
+        # reach: {address: "ip:port" the harness connects to} for named members;
+        # node_env: {address: extra environment of that node only} (e.g. its BIND)
+        reach, node_env = reach or {}, node_env or {}
+        self.nodes = [Node(a, self.view, rf, dict(self.env, **node_env.get(a, {})),
+                           os.path.join(self.logdir, "node%d-%s.log" % (i, a.replace(":", "_"))),
+                           reach=reach.get(a))
                       for i, a in enumerate(self.addrs)]
         self.extra = []
         self.failed = False
@@ -745,7 +773,7 @@ class Cluster:
                     raise AssertionError("%s exited with status %s while starting:\n%s"
                                          % (node.addr, rc, node.tail(20)))
                 try:
-                    st, _, _, _ = request(node.addr, "GET", "/kv-store/key-count", timeout=1)
+                    st, _, _, _ = request(node.reach, "GET", "/kv-store/key-count", timeout=1)
                     if st == 200:
                         break
                 except (OSError, http.client.HTTPException):

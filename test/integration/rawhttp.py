@@ -44,7 +44,10 @@ class CIDict(dict):
 
 
 def split_addr(addr):
+    """("host", port) of "host:port"; an IPv6 "[::1]:port" gives "::1" (what sockets want)."""
     host, _, port = addr.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
     return host, int(port)
 
 

@@ -168,8 +168,9 @@ static void test_address_not_in_view(void **state)
 static void test_unparsable_address(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"foo",          "1.2.3.4", "1.2.3.4:0",      "1.2.3.4:70000",
-                                      "256.1.1.1:80", "host:80", "1.2.3.4:80 junk"};
+    static const char *const bad[] = {
+        "foo",      "1.2.3.4",         "1.2.3.4:0", "1.2.3.4:70000", "256.1.1.1:80",
+        "host_:80", "1.2.3.4:80 junk", "[::1]",     "::1:80",        "a..b:80"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         env_set("ADDRESS", bad[i]);
         expect_error("ADDRESS", "unparsable address");
@@ -270,12 +271,46 @@ static void test_bind(void **state)
     env_set("BIND", " 10.1.2.3 ");
     load_ok(&cfg);
     assert_string_equal(cfg.bind, "10.1.2.3");
-    static const char *const bad[] = {"localhost", "10.1.2.3:80", "10.1.2",   "300.1.1.1",
-                                      "::",        "1.2.3.4.5",   "1.2.3.4 x"};
+    /* IPv6, with or without brackets, normalised */
+    env_set("BIND", "0:0::1");
+    load_ok(&cfg);
+    assert_string_equal(cfg.bind, "::1");
+    env_set("BIND", "[::]");
+    load_ok(&cfg);
+    assert_string_equal(cfg.bind, "::");
+    /* a name is never looked up for BIND */
+    static const char *const bad[] = {"localhost", "10.1.2.3:80", "10.1.2",   "300.1.1.1", ":::",
+                                      "1.2.3.4.5", "1.2.3.4 x",   "[::1]:80", "[::1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         env_set("BIND", bad[i]);
-        expect_error("BIND", "IPv4");
+        expect_error("BIND", "must be an IP address");
     }
+}
+
+/* A name or an IPv6 literal as ADDRESS; BIND's default for each (see README, BIND). */
+static void test_named_and_ipv6_address(void **state)
+{
+    (void)state;
+    ckv_config cfg;
+    env_set("ADDRESS", "N1.Ckv.Test:13800");
+    env_set("VIEW", "n1.ckv.test:13800, [::1]:13801");
+    env_set("REPL_FACTOR", "2");
+    load_ok(&cfg);
+    assert_string_equal(cfg.address, "n1.ckv.test:13800");
+    assert_string_equal(cfg.view.addrs[1], "[::1]:13801");
+    assert_int_equal(cfg.port, 13800);
+    assert_string_equal(cfg.bind, "0.0.0.0"); /* a name is not looked up at start */
+    env_set("ADDRESS", "[0::1]:13801");
+    load_ok(&cfg);
+    assert_string_equal(cfg.address, "[::1]:13801");
+    assert_int_equal(cfg.port, 13801);
+    assert_string_equal(cfg.bind, "::1");
+    env_set("ADDRESS", "[2001:db8::1]:13801");
+    load_ok(&cfg);
+    assert_string_equal(cfg.bind, "0.0.0.0");
+    env_set("HOSTS_FILE", "/tmp/ckv-hosts");
+    load_ok(&cfg);
+    assert_string_equal(cfg.hosts_file, "/tmp/ckv-hosts");
 }
 
 static void test_numeric_limits(void **state)
@@ -574,6 +609,7 @@ int main(void)
         T(test_view_length_not_multiple),
         T(test_port),
         T(test_bind),
+        T(test_named_and_ipv6_address),
         T(test_numeric_limits),
         T(test_value_and_body_limits),
         T(test_log_level),

@@ -375,6 +375,34 @@ static void test_epoch_round_trips(void **state)
     }
 }
 
+/* The largest EPOCH: CKV_VIEW_MAX members whose names are as long as an address may be
+ * (CKV_ADDR_MAX - 1 bytes), and IPv6 members: RECORD_MAX holds them. */
+static void test_epoch_of_longest_names_round_trips(void **state)
+{
+    (void)state;
+    ckv_view v = {0};
+    char err[128];
+    for (uint32_t i = 0; i < CKV_VIEW_MAX; i++) {
+        char addr[CKV_ADDR_MAX];
+        if (i % 8 == 7) {
+            snprintf(addr, sizeof(addr), "[2001:db8::%x]:%u", i, 10000 + i);
+        } else {
+            memset(addr, 'n', CKV_HOST_LEN_MAX);
+            snprintf(addr, 8, "n%02u", i); /* distinct first label */
+            addr[3] = '.';
+            addr[60] = '.'; /* labels of at most 63 bytes */
+            snprintf(addr + CKV_HOST_LEN_MAX, sizeof(addr) - CKV_HOST_LEN_MAX, ":%u", 10000 + i);
+            assert_int_equal(strlen(addr), CKV_ADDR_MAX - 1);
+        }
+        assert_int_equal(ckv_view_add(&v, addr, strlen(addr), err, sizeof(err)), CKV_OK);
+    }
+    ckv_jrec r = {.type = CKV_JREC_EPOCH, .base_lamport = 9, .has_base = true};
+    assert_int_equal(ckv_shard_map_init(&r.map, &v, 2, 3, err, sizeof(err)), CKV_OK);
+    ckv_jrec out;
+    round_trip(&r, &out);
+    assert_maps_equal(&out.map, &r.map);
+}
+
 static void test_small_record_round_trips(void **state)
 {
     (void)state;
@@ -848,6 +876,7 @@ int main(void)
         cmocka_unit_test(test_version_round_trips),
         cmocka_unit_test(test_clock_round_trips),
         cmocka_unit_test(test_epoch_round_trips),
+        cmocka_unit_test(test_epoch_of_longest_names_round_trips),
         cmocka_unit_test(test_small_record_round_trips),
         cmocka_unit_test(test_every_prefix_is_short),
         cmocka_unit_test(test_no_single_bit_flip_decodes),
