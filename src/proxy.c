@@ -6,6 +6,8 @@
  * sending it to another replica would apply it twice, as two versions (the second can
  * overwrite a later write that depended on the first). Such a write is answered 503.
  *
+ * A read also fails over when a replica answers 503 (it could not serve it in its share
+ * of the time: it lacks the history the read needs); the last replica's 503 is the answer.
  * A read can also go to another replica of this node's own shard, one that holds the
  * history the read needs; when that fails it comes back to wait here (a fallback). */
 #include "proxy.h"
@@ -103,10 +105,18 @@ static void proxy_give_up(proxy_op *op)
     proxy_op_free(op);
 }
 
+/* A read is safe to ask again, and a 503 says this replica could not serve it now (it
+ * lacks the history the read needs, cut off from the replica that has it): another
+ * replica of the shard, or this node itself for a fallback, may. */
+static bool ask_elsewhere(const proxy_op *op, int status)
+{
+    return status == 503 && !op->is_write && (op->tried < op->count || op->fallback != NULL);
+}
+
 static void on_proxy_reply(int status, const char *body, size_t len, void *arg)
 {
     proxy_op *op = arg;
-    if (status > 0 && !(op->fallback != NULL && status == 503)) {
+    if (status > 0 && !ask_elsewhere(op, status)) {
         reply_proxied(op, status, body, len);
         proxy_op_free(op);
         return;
@@ -118,7 +128,8 @@ static void on_proxy_reply(int status, const char *body, size_t len, void *arg)
         return;
     }
     op->n->metrics.proxy_failovers++;
-    log_debug("proxy: %s did not answer, trying the next replica", op->addr);
+    log_debug("proxy: %s %s, trying the next replica", op->addr,
+              status > 0 ? "could not serve the read" : "did not answer");
     proxy_try_next(op);
 }
 

@@ -398,5 +398,50 @@ class NetnsEdges(unittest.TestCase):
         self.assertCleanStop(topo.nodes)
 
 
+    def test_read_through_another_shard_reaches_the_replica_with_its_history(self):
+        """(e) 2 shards of 2, the replicas of shard 1 (A, B) cut apart: a client writes a
+        key of shard 1 at B, then reads it with that context at C (shard 2), which
+        proxies. Whichever of A and B the proxy asks first, the read is served: A, which
+        lacks the write, answers 503 within its share of the time and the proxy asks B.
+        Four reads, so both orders come up."""
+        topo = netns.Topology(4, self.logdir, binary=CAUSALKV_BIN, tag="edge-e-")
+        self.topos.append(topo)
+        topo.create()
+        for i in range(4):
+            topo.start_node(i, topo.addrs, 2, {"GOSSIP_INTERVAL_MS": 200})
+        A, B, C, D = topo.addrs
+
+        def before_cut():
+            for a in topo.addrs:
+                poll(lambda: workload.http_json(a, "GET", "/healthz", None, 1)[0] == 200,
+                     15, "%s healthy" % a)
+
+        def during_cut():
+            for i in range(4):
+                for j in range(50):  # a key of shard 1: B's reply is local (no address)
+                    key = "k%d-%d" % (i, j)
+                    st, js = put(B, key, "from-b")
+                    self.assertIn(st, (200, 201), js)
+                    if "address" not in js:
+                        break
+                else:
+                    self.fail("no key of B's shard among 50")
+                t0 = time.monotonic()
+                st, got = workload.http_json(C, "GET", workload.keypath(key),
+                                             {"causal-context": js["causal-context"]}, 5)
+                took = time.monotonic() - t0
+                self.assertEqual((st, got.get("value"), got.get("address")),
+                                 (200, "from-b", B), "read %d via C: %r" % (i, got))
+                self.assertLess(took, 2.5, "read %d took %.2f s" % (i, took))
+
+        in_ns(topo.client_ns, before_cut)
+        topo.apply({frozenset((0, 1))})
+        in_ns(topo.client_ns, during_cut)
+        self.assertAlive(topo.nodes, "with A cut from B")
+        topo.heal()
+        self.assertAlive(topo.nodes, "after healing")
+        self.assertCleanStop(topo.nodes)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
