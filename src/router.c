@@ -114,6 +114,12 @@ static void run_health(ckv_node *n, ckv_req *req, const char *rest, size_t len)
     ckv_health_serve(n, req);
 }
 
+static void run_live(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    (void)rest, (void)len;
+    ckv_live_serve(n, req);
+}
+
 static void run_status(ckv_node *n, ckv_req *req, const char *rest, size_t len)
 {
     (void)rest, (void)len;
@@ -157,6 +163,8 @@ static const route routes[] = {
     {"/kv-store/backup", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_NODES, run_backup},
     {"/metrics", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_CLIENT, run_metrics},
     {"/healthz", false, ~0u, NULL, CKV_EP_OTHER, ROUTE_CLIENT, run_health},
+    {"/livez", false, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD", CKV_EP_OTHER, ROUTE_CLIENT,
+     run_live},
     {"/kv-store/status", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_CLIENT, run_status},
     {"/dashboard", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_CLIENT, run_dashboard},
     {"/dashboard/", true, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_CLIENT, run_dashboard},
