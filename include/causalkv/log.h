@@ -53,6 +53,11 @@ void ckv_log_write_req(int level, const char *request_id, const char *fmt, ...)
         if ((level) <= ckv_log_level)                                                              \
             ckv_log_write((level), __VA_ARGS__);                                                   \
     } while (0)
+#define CKV_LOG_REQ(level, request_id, ...)                                                        \
+    do {                                                                                           \
+        if ((level) <= ckv_log_level)                                                              \
+            ckv_log_write_req((level), (request_id), __VA_ARGS__);                                 \
+    } while (0)
 #define log_error(...) CKV_LOG(CKV_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) CKV_LOG(CKV_LOG_WARN, __VA_ARGS__)
 #define log_info(...) CKV_LOG(CKV_LOG_INFO, __VA_ARGS__)

@@ -11,6 +11,7 @@
 
 #include "causalkv/clock.h"
 #include "causalkv/log.h"
+#include "causalkv/request_id.h"
 #include "causalkv/view.h"
 
 #define PEER_DOWN_BACKOFF_MS 1000 /* a failed peer is tried last for this long */
@@ -279,7 +280,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 static int add_headers(ckv_peer_pool *p, ckv_peer *peer, struct evhttp_request *req,
-                       uint64_t forward_deadline_ms)
+                       uint64_t forward_deadline_ms, const char *request_id)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     int rc = evhttp_add_header(h, "Host", peer->addr);
@@ -292,12 +293,23 @@ static int add_headers(ckv_peer_pool *p, ckv_peer *peer, struct evhttp_request *
         rc |= evhttp_add_header(h, CKV_HDR_FORWARDED, p->self_addr);
         rc |= evhttp_add_header(h, CKV_HDR_DEADLINE, deadline);
     }
+    if (request_id != NULL && request_id[0] != '\0')
+        rc |= evhttp_add_header(h, CKV_REQUEST_ID_HEADER, request_id);
     return rc == 0 ? CKV_OK : CKV_ERROR;
 }
 
 int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type method, const char *uri,
                   const char *body, size_t len, uint32_t timeout_ms, uint64_t forward_deadline_ms,
                   ckv_peer_cb cb, void *arg)
+{
+    return ckv_peer_forward(p, addr, method, uri, body, len, timeout_ms, forward_deadline_ms, NULL,
+                            cb, arg);
+}
+
+int ckv_peer_forward(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type method,
+                     const char *uri, const char *body, size_t len, uint32_t timeout_ms,
+                     uint64_t forward_deadline_ms, const char *request_id, ckv_peer_cb cb,
+                     void *arg)
 {
     if (p->closing)
         return CKV_ERROR;
@@ -314,7 +326,7 @@ int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type metho
     c->req = evhttp_request_new(on_reply, c);
     c->timer = evtimer_new(p->base, on_deadline, c);
     if (c->req == NULL || c->timer == NULL ||
-        add_headers(p, peer, c->req, forward_deadline_ms) != CKV_OK)
+        add_headers(p, peer, c->req, forward_deadline_ms, request_id) != CKV_OK)
         goto fail_req;
     if (body != NULL && len > 0) {
         /* libevent adds Content-Length for POST and PUT only; a proxied GET or DELETE
