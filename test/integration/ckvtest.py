@@ -274,6 +274,7 @@ REGISTRY = {
     "test_durability": 18,
     "test_browser_api": 19,
     "test_dashboard": 20,
+    "test_request_ids": 23,
 }
 SCRIPT_PORTS = (13800, 18000, 18001, 18002, 18003, 18200)
 
