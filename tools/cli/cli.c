@@ -1,10 +1,12 @@
 /* cli.c — causalkv-cli, the command-line client.
  *
  * One HTTP request per call, through libevent's evhttp client on one event_base with a
- * deadline timer. The causal context is kept in a file between calls: it is read before
- * the request, sent as "causal-context", and replaced (temp file + rename) by the reply's
- * context after every accepted reply, so successive shell commands are causally ordered
- * even when they go to different nodes. */
+ * deadline timer, to the first of its endpoints that answers (endpoint.h: a connect
+ * probe first tells "never sent" from "sent, no reply", which decides whether a write
+ * may move on). The causal context is kept in a file between calls (one per cluster
+ * named with --endpoints): it is read before the request, sent as "causal-context", and
+ * replaced (temp file + rename) by the reply's context after every accepted reply, so
+ * successive shell commands are causally ordered even when they go to different nodes. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <getopt.h>
@@ -894,6 +897,13 @@ static void update_context(const char *path, const cli_reply *r)
         context_save(path, ctx);
 }
 
+static long mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 /* Writes: PUT, DELETE and the view change. */
 static bool is_write(const cli_call *call)
 {
@@ -908,11 +918,13 @@ static bool try_endpoint(const cli_opts *o, const cli_endpoint *ep, const cli_ca
                          cli_reply *r)
 {
     char ip[CLI_NUMERIC_MAX], why[256];
+    long start = mono_ms();
     if (!cli_endpoint_probe(ep, o->timeout_ms, ip, sizeof(ip), why, sizeof(why))) {
         fprintf(stderr, PROG ": %s: %s\n", ep->text, why);
         return true;
     }
-    http_run(o->timeout_ms, ip, ep->port, ep->text, call, r);
+    long left = o->timeout_ms - (mono_ms() - start); /* --timeout covers both */
+    http_run(left > 0 ? left : 1, ip, ep->port, ep->text, call, r);
     if (r->status != 0)
         return false;
     fprintf(stderr, PROG ": %s: %s\n", ep->text, transport_error(r));
