@@ -18,6 +18,7 @@
 #include "vc_participant.h"
 
 #include "causalkv/ctx_header.h"
+#include "causalkv/request_id.h"
 
 #define KEYS_PREFIX "/kv-store/keys"
 #define SHARDS_PREFIX "/kv-store/shards/"
@@ -218,7 +219,8 @@ static bool carries_context(enum ckv_endpoint ep)
            ep == CKV_EP_SHARD || ep == CKV_EP_VIEW_CHANGE;
 }
 
-#define CORS_ALLOW_HEADERS "Content-Type, " CKV_CTX_HEADER
+#define CORS_ALLOW_HEADERS "Content-Type, " CKV_CTX_HEADER ", " CKV_REQUEST_ID_HEADER
+#define CORS_EXPOSE_HEADERS CKV_CTX_HEADER ", " CKV_REQUEST_ID_HEADER
 #define CORS_MAX_AGE "600"
 
 static bool is_preflight(const ckv_req *req)
@@ -244,7 +246,7 @@ static bool cors(ckv_node *n, ckv_req *req, const route *rt)
     }
     if (!is_preflight(req)) {
         if (allowed)
-            ckv_req_add_header(req, "Access-Control-Expose-Headers", CKV_CTX_HEADER);
+            ckv_req_add_header(req, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
         return false;
     }
     if (!allowed) {
