@@ -40,6 +40,7 @@ static int parse_port(const struct cfg_var *, const char *, ckv_config *, char *
 static int parse_bind(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 static int parse_u32(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 static int parse_log_level(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
+static int parse_log_format(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 static int parse_secret(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 static int parse_data_dir(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
 static int parse_hosts_file(const struct cfg_var *, const char *, ckv_config *, char *, size_t);
@@ -94,6 +95,8 @@ static const struct cfg_var vars[] = {
     U32_VAR("REPL_BATCH", repl_batch, CKV_DEFAULT_REPL_BATCH, 1, 65536,
             "versions per replication push or sync message"),
     TEXT_VAR("LOG_LEVEL", "info", parse_log_level, "error, warn, info or debug"),
+    TEXT_VAR("LOG_FORMAT", "text", parse_log_format,
+             "text (time level message) or json (one object per line)"),
     TEXT_VAR("CLUSTER_SECRET", "empty (no check)", parse_secret,
              "shared secret required on internal endpoints when set"),
     TEXT_VAR(
@@ -299,6 +302,20 @@ static int parse_log_level(const struct cfg_var *var, const char *value, ckv_con
     return CKV_OK;
 }
 
+static int parse_log_format(const struct cfg_var *var, const char *value, ckv_config *cfg,
+                            char *err, size_t errlen)
+{
+    const char *text = value ? value : var->def_text;
+    int format = ckv_log_format_parse(text);
+    if (format < 0) {
+        set_err(err, errlen, "%s: must be text or json (got " ECHO_FMT ")", var->name,
+                ECHO_ARGS(text));
+        return CKV_ERROR;
+    }
+    cfg->log_format = format;
+    return CKV_OK;
+}
+
 static int parse_secret(const struct cfg_var *var, const char *value, ckv_config *cfg, char *err,
                         size_t errlen)
 {
@@ -489,7 +506,8 @@ void ckv_config_describe(const ckv_config *cfg, char *buf, size_t len)
         if (vars[i].parse == parse_u32)
             append(buf, len, &pos, " %s=%u", vars[i].name,
                    *(const uint32_t *)(const void *)((const char *)cfg + vars[i].offset));
-    append(buf, len, &pos, " LOG_LEVEL=%s CLUSTER_SECRET=%s", log_level_name(cfg->log_level),
+    append(buf, len, &pos, " LOG_LEVEL=%s LOG_FORMAT=%s CLUSTER_SECRET=%s",
+           log_level_name(cfg->log_level), cfg->log_format == CKV_LOG_JSON ? "json" : "text",
            cfg->cluster_secret[0] ? "set" : "unset");
     append(buf, len, &pos, " HOSTS_FILE=%s", cfg->hosts_file[0] ? cfg->hosts_file : "unset");
     if (cfg->data_dir[0] != '\0')

@@ -113,6 +113,8 @@ int main(int argc, char **argv)
         return EXIT_BAD_CONFIG;
     }
     ckv_log_level = cfg.log_level;
+    ckv_log_format = cfg.log_format;
+    ckv_log_set_node(cfg.address);
     /* No fastbins: freeing a parsed 1 MiB batch (thousands of small JSON nodes, then one
      * large array) made glibc consolidate every fastbin chunk, again and again: an
      * eighth of a 1M-key view change. tcache still serves the hot small sizes. */

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "causalkv/log.h"
 
@@ -263,6 +264,17 @@ static struct event_base *new_event_base(void)
     return base;
 }
 
+/* Distinct per node and per start: the address, the start time and the pid, hashed
+ * (FNV-1a), once, so that ids from two nodes or two runs of one node do not collide. */
+static uint64_t request_id_seed(const char *address)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char *p = address; *p != '\0'; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+    h ^= ckv_now_ms() * 0x9e3779b97f4a7c15ULL;
+    return h ^ ((uint64_t)getpid() << 32) ^ ckv_mono_us();
+}
+
 ckv_node *ckv_node_new(const ckv_config *cfg)
 {
     ckv_node *n = calloc(1, sizeof(*n));
@@ -270,6 +282,8 @@ ckv_node *ckv_node_new(const ckv_config *cfg)
         return NULL;
     n->cfg = *cfg;
     n->server.metrics = &n->metrics;
+    n->server.ids = &n->request_ids;
+    ckv_request_ids_init(&n->request_ids, request_id_seed(cfg->address));
     char err[256];
     ckv_shard_map map;
     if (ckv_shard_map_init(&map, &cfg->view, cfg->repl_factor, 0, err, sizeof(err)) != CKV_OK) {

@@ -72,8 +72,9 @@ typedef struct ckv_node {
     ckv_peer_pool *pool;
     ckv_resolver *resolver; /* members' names → addresses, for the pool and caller checks */
     ckv_conns *conns;
-    ckv_http_server server; /* what every reply updates: metrics, connection table */
-    ckv_park *park;         /* requests waiting for progress */
+    ckv_http_server server;      /* what every reply updates: metrics, connection table */
+    ckv_request_ids request_ids; /* this node's own X-Request-Id values */
+    ckv_park *park;              /* requests waiting for progress */
 
     ckv_replica r; /* the causal state: view, store, clock, log, serving gates */
     ckv_repl_peer repl[CKV_VIEW_MAX];

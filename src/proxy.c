@@ -123,13 +123,14 @@ static void on_proxy_reply(int status, const char *body, size_t len, void *arg)
     }
     if (op->is_write && status != CKV_PEER_UNSENT) {
         op->n->metrics.proxy_write_unknown++;
-        log_debug("proxy: write sent to %s got no reply; not sending it again", op->addr);
+        CKV_LOG_REQ(CKV_LOG_DEBUG, ckv_req_id(op->req),
+                    "proxy: write sent to %s got no reply; not sending it again", op->addr);
         proxy_give_up(op);
         return;
     }
     op->n->metrics.proxy_failovers++;
-    log_debug("proxy: %s %s, trying the next replica", op->addr,
-              status > 0 ? "could not serve the read" : "did not answer");
+    CKV_LOG_REQ(CKV_LOG_DEBUG, ckv_req_id(op->req), "proxy: %s %s, trying the next replica",
+                op->addr, status > 0 ? "could not serve the read" : "did not answer");
     proxy_try_next(op);
 }
 
@@ -147,9 +148,11 @@ static void proxy_try_next(proxy_op *op)
         uint32_t attempt_ms = (uint32_t)((op->deadline_ms - now) / share);
         uint32_t idx = op->order[op->tried++];
         snprintf(op->addr, sizeof(op->addr), "%s", n->r.map.view.addrs[idx]);
-        if (ckv_peer_send(n->pool, op->addr, op->method, op->uri, op->body, op->body_len,
-                          attempt_ms > 0 ? attempt_ms : 1, now + (attempt_ms > 0 ? attempt_ms : 1),
-                          on_proxy_reply, op) == CKV_OK)
+        uint32_t ms = attempt_ms > 0 ? attempt_ms : 1;
+        CKV_LOG_REQ(CKV_LOG_DEBUG, ckv_req_id(op->req), "proxy: forwarding %s %s to %s",
+                    ckv_method_name(op->method), op->uri, op->addr);
+        if (ckv_peer_forward(n->pool, op->addr, op->method, op->uri, op->body, op->body_len, ms,
+                             now + ms, ckv_req_id(op->req), on_proxy_reply, op) == CKV_OK)
             return;
     }
     proxy_give_up(op);

@@ -18,6 +18,7 @@
 #include "vc_participant.h"
 
 #include "causalkv/ctx_header.h"
+#include "causalkv/request_id.h"
 
 #define KEYS_PREFIX "/kv-store/keys"
 #define SHARDS_PREFIX "/kv-store/shards/"
@@ -114,6 +115,12 @@ static void run_health(ckv_node *n, ckv_req *req, const char *rest, size_t len)
     ckv_health_serve(n, req);
 }
 
+static void run_live(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    (void)rest, (void)len;
+    ckv_live_serve(n, req);
+}
+
 static void run_status(ckv_node *n, ckv_req *req, const char *rest, size_t len)
 {
     (void)rest, (void)len;
@@ -157,6 +164,8 @@ static const route routes[] = {
     {"/kv-store/backup", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_NODES, run_backup},
     {"/metrics", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_CLIENT, run_metrics},
     {"/healthz", false, ~0u, NULL, CKV_EP_OTHER, ROUTE_CLIENT, run_health},
+    {"/livez", false, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD", CKV_EP_OTHER, ROUTE_CLIENT,
+     run_live},
     {"/kv-store/status", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_CLIENT, run_status},
     {"/dashboard", false, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_CLIENT, run_dashboard},
     {"/dashboard/", true, EVHTTP_REQ_GET, "GET", CKV_EP_OTHER, ROUTE_CLIENT, run_dashboard},
@@ -210,7 +219,8 @@ static bool carries_context(enum ckv_endpoint ep)
            ep == CKV_EP_SHARD || ep == CKV_EP_VIEW_CHANGE;
 }
 
-#define CORS_ALLOW_HEADERS "Content-Type, " CKV_CTX_HEADER
+#define CORS_ALLOW_HEADERS "Content-Type, " CKV_CTX_HEADER ", " CKV_REQUEST_ID_HEADER
+#define CORS_EXPOSE_HEADERS CKV_CTX_HEADER ", " CKV_REQUEST_ID_HEADER
 #define CORS_MAX_AGE "600"
 
 static bool is_preflight(const ckv_req *req)
@@ -236,7 +246,7 @@ static bool cors(ckv_node *n, ckv_req *req, const route *rt)
     }
     if (!is_preflight(req)) {
         if (allowed)
-            ckv_req_add_header(req, "Access-Control-Expose-Headers", CKV_CTX_HEADER);
+            ckv_req_add_header(req, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
         return false;
     }
     if (!allowed) {

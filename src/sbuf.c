@@ -240,6 +240,13 @@ static size_t utf8_sequence_len(const unsigned char *p, size_t avail)
     return n;
 }
 
+size_t ckv_utf8_sequence_len(const char *p, size_t avail)
+{
+    if (avail == 0)
+        return 0;
+    return (unsigned char)p[0] < 0x80 ? 1 : utf8_sequence_len((const unsigned char *)p, avail);
+}
+
 bool ckv_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;

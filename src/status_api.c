@@ -169,6 +169,18 @@ void ckv_metrics_serve(ckv_node *n, ckv_req *req)
     ckv_reply_typed(req, 200, "text/plain; version=0.0.4", &b);
 }
 
+/* Liveness, not readiness: answered whenever the event loop runs, whatever the node is
+ * doing (catching up, standby, bootstrapping, waiting for its view), so a supervisor
+ * restarts only a node that is stuck or gone, never one that is merely not ready. */
+void ckv_live_serve(ckv_node *n, ckv_req *req)
+{
+    (void)n;
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    ckv_sbuf_adds(&b, "{\"status\":\"alive\"}");
+    ckv_reply(req, 200, &b);
+}
+
 void ckv_health_serve(ckv_node *n, ckv_req *req)
 {
     bool serving = n->r.self >= 0 && n->r.view_confirmed && n->r.has_base && !n->r.bootstrapping &&

@@ -34,6 +34,7 @@ typedef struct ckv_config {
     uint32_t repl_log_entries;
     uint32_t repl_batch;
     int log_level;               /* LOG_LEVEL: error|warn|info|debug (CKV_LOG_*) */
+    int log_format;              /* LOG_FORMAT: text|json (CKV_LOG_TEXT, CKV_LOG_JSON) */
     char cluster_secret[128];    /* CLUSTER_SECRET: "" = no secret check */
     char data_dir[256];          /* DATA_DIR: "" = in memory only */
     char hosts_file[256];        /* HOSTS_FILE: "" = /etc/hosts and DNS */

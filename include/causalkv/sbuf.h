@@ -36,5 +36,8 @@ void ckv_sbuf_add_json_str(ckv_sbuf *b, const char *s, size_t len);
 
 /* True when s[0..len) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 bool ckv_utf8_valid(const char *s, size_t len);
+/* Bytes of the well-formed UTF-8 character at p (1 for ASCII), or 0 when the bytes there
+ * are not one (a stray continuation byte, an overlong form, a surrogate, truncated). */
+size_t ckv_utf8_sequence_len(const char *p, size_t avail);
 
 #endif

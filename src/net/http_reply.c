@@ -9,6 +9,7 @@
 #include "causalkv/clock.h"
 #include "causalkv/ctx_header.h"
 #include "causalkv/json_codec.h"
+#include "causalkv/log.h"
 #include "conn_track.h"
 
 ckv_req *ckv_req_new(ckv_http_server *server, struct evhttp_request *ev)
@@ -105,7 +106,23 @@ static void scan_browser_headers(ckv_req *r)
         else if (c == 'x' && evutil_ascii_strcasecmp(h->key, CKV_CTX_HEADER) == 0 &&
                  r->context == NULL)
             r->context = h->value;
+        else if (c == 'x' && evutil_ascii_strcasecmp(h->key, CKV_REQUEST_ID_HEADER) == 0 &&
+                 r->client_id == NULL)
+            r->client_id = h->value;
     }
+}
+
+const char *ckv_req_id(ckv_req *r)
+{
+    if (r->id[0] != '\0')
+        return r->id;
+    scan_browser_headers(r);
+    size_t len = r->client_id != NULL ? strlen(r->client_id) : 0;
+    if (ckv_request_id_valid(r->client_id, len))
+        memcpy(r->id, r->client_id, len + 1);
+    else if (r->server->ids != NULL)
+        ckv_request_id_next(r->server->ids, r->id);
+    return r->id;
 }
 
 const char *ckv_req_origin(ckv_req *r)
@@ -202,9 +219,26 @@ static void add_context_header(ckv_req *r, const ckv_sbuf *body)
         free(v);
 }
 
+/* The reply's X-Request-Id (see ckv_req_id), and the request's debug line. */
+static void add_request_id(ckv_req *r, int status, double elapsed)
+{
+    scan_browser_headers(r);
+    bool debug = ckv_log_level >= CKV_LOG_DEBUG;
+    if (r->id[0] == '\0' && r->client_id == NULL && !debug)
+        return; /* the common case: nobody asked, nobody sent one */
+    const char *id = ckv_req_id(r);
+    if (id[0] != '\0')
+        ckv_req_add_header(r, CKV_REQUEST_ID_HEADER, id);
+    if (debug)
+        ckv_log_write_req(CKV_LOG_DEBUG, id, "%s %s -> %d in %.3f ms",
+                          ckv_method_name(ckv_req_method(r)), ckv_req_uri(r), status,
+                          elapsed * 1e3);
+}
+
 static void finish(ckv_req *r, int status)
 {
     double elapsed = (double)(ckv_mono_us() - r->start_us) / 1e6;
+    add_request_id(r, status, elapsed);
     ckv_metrics_observe(r->server->metrics, r->endpoint, status, elapsed);
     if (r->server->conns != NULL)
         ckv_conns_replied(r->server->conns, r->ev);

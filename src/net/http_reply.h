@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "causalkv/metrics.h"
+#include "causalkv/request_id.h"
 #include "causalkv/sbuf.h"
 #include "causalkv/shard_map.h"
 #include "causalkv/vclock.h"
@@ -26,7 +27,8 @@ typedef void (*ckv_handler)(ckv_req *req, void *arg);
 /* What every reply of one server updates: its metrics and its connection table. */
 typedef struct ckv_http_server {
     ckv_metrics *metrics;
-    ckv_conns *conns; /* may be NULL */
+    ckv_conns *conns;     /* may be NULL */
+    ckv_request_ids *ids; /* the node's own request ids; NULL: none are made */
 } ckv_http_server;
 
 struct ckv_req {
@@ -39,9 +41,12 @@ struct ckv_req {
     void *handler_arg;
     bool context_header;      /* the reply repeats the body's causal context in X-Causal-Context */
     bool tried_other_replica; /* sent once to a replica that holds its history */
-    /* Origin and X-Causal-Context, found in one pass over the headers on first use */
+    /* Origin, X-Causal-Context and X-Request-Id, found in one pass over the headers on
+     * first use */
     bool browser_headers_scanned;
-    const char *origin, *context;
+    const char *origin, *context, *client_id;
+    /* the request id in use ("" until something needs one): see ckv_req_id */
+    char id[CKV_REQUEST_ID_MAX + 1];
 };
 
 /* NULL when out of memory (the caller answers with evhttp_send_error). */
@@ -56,6 +61,13 @@ const char *ckv_req_header(const ckv_req *r, const char *name);
 const char *ckv_req_origin(ckv_req *r);
 const char *ckv_req_context_header(ckv_req *r);
 void ckv_req_add_header(ckv_req *r, const char *name, const char *value);
+/* The request's id: the client's X-Request-Id when it is valid (request_id.h), else one
+ * of the node's, made now (lazily: a request nothing asks the id of gets none). Once a
+ * request has an id its reply carries it in X-Request-Id. So a reply carries one when
+ * the client sent one (its own, or the replacement of an invalid one), when the request
+ * was forwarded to another node (which logs and echoes the same id), or when
+ * per-request debug logging is on. "" when there is no id generator and no valid id. */
+const char *ckv_req_id(ckv_req *r);
 /* The body as one contiguous buffer (not drained; "" when empty). */
 const char *ckv_req_body(const ckv_req *r, size_t *len);
 /* The context of the X-Causal-Context header (ctx_header.h): CKV_OK, CKV_DECLINED when

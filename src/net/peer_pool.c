@@ -11,6 +11,7 @@
 
 #include "causalkv/clock.h"
 #include "causalkv/log.h"
+#include "causalkv/request_id.h"
 #include "causalkv/view.h"
 #include "resolver.h"
 
@@ -52,6 +53,7 @@ typedef struct ckv_call {
     char *uri, *body;
     size_t len;
     uint64_t forward_deadline_ms;
+    char *request_id; /* NULL for none */
 } ckv_call;
 
 struct ckv_peer_pool {
@@ -119,6 +121,7 @@ static void call_unlink(ckv_call *c)
 
 static void call_free(ckv_call *c)
 {
+    free(c->request_id);
     free(c->uri);
     free(c->body);
     free(c);
@@ -347,7 +350,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 static int add_headers(ckv_peer_pool *p, ckv_peer *peer, struct evhttp_request *req,
-                       uint64_t forward_deadline_ms)
+                       uint64_t forward_deadline_ms, const char *request_id)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     int rc = evhttp_add_header(h, "Host", peer->addr);
@@ -360,6 +363,8 @@ static int add_headers(ckv_peer_pool *p, ckv_peer *peer, struct evhttp_request *
         rc |= evhttp_add_header(h, CKV_HDR_FORWARDED, p->self_addr);
         rc |= evhttp_add_header(h, CKV_HDR_DEADLINE, deadline);
     }
+    if (request_id != NULL && request_id[0] != '\0')
+        rc |= evhttp_add_header(h, CKV_REQUEST_ID_HEADER, request_id);
     return rc == 0 ? CKV_OK : CKV_ERROR;
 }
 
@@ -398,13 +403,15 @@ static int add_body(struct evhttp_request *req, const char *body, size_t len)
 }
 
 static int hold_copy(ckv_call *c, enum evhttp_cmd_type method, const char *uri, const char *body,
-                     size_t len, uint64_t forward_deadline_ms)
+                     size_t len, uint64_t forward_deadline_ms, const char *request_id)
 {
     c->method = method;
     c->uri = strdup(uri);
     c->len = body != NULL ? len : 0;
     c->body = c->len > 0 ? malloc(c->len) : NULL;
-    if (c->uri == NULL || (c->len > 0 && c->body == NULL))
+    c->request_id = request_id != NULL && request_id[0] != '\0' ? strdup(request_id) : NULL;
+    if (c->uri == NULL || (c->len > 0 && c->body == NULL) ||
+        (request_id != NULL && request_id[0] != '\0' && c->request_id == NULL))
         return CKV_ERROR;
     if (c->len > 0)
         memcpy(c->body, body, c->len);
@@ -418,7 +425,7 @@ static int hold_copy(ckv_call *c, enum evhttp_cmd_type method, const char *uri, 
  * (CKV_PEER_UNSENT), never inside this call, as for a failed connect. */
 static int hold_unresolved(ckv_peer_pool *p, ckv_call *c, enum evhttp_cmd_type method,
                            const char *uri, const char *body, size_t len, uint32_t timeout_ms,
-                           uint64_t forward_deadline_ms)
+                           uint64_t forward_deadline_ms, const char *request_id)
 {
     c->timer = evtimer_new(p->base, on_deadline, c);
     if (c->timer == NULL) {
@@ -428,7 +435,7 @@ static int hold_unresolved(ckv_peer_pool *p, ckv_call *c, enum evhttp_cmd_type m
     c->conn = 0;
     call_link(p, c);
     if (ckv_resolved_looking_up(c->peer->res) &&
-        hold_copy(c, method, uri, body, len, forward_deadline_ms) == CKV_OK) {
+        hold_copy(c, method, uri, body, len, forward_deadline_ms, request_id) == CKV_OK) {
         c->held = true;
         struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
         evtimer_add(c->timer, &tv);
@@ -453,7 +460,8 @@ static void send_held(ckv_peer_pool *p, ckv_call *c)
     c->peer->inflight[conn]++;
     c->seq = c->peer->next_seq++; /* queued behind what the connection already has */
     c->req = evhttp_request_new(on_reply, c);
-    if (c->req == NULL || add_headers(p, c->peer, c->req, c->forward_deadline_ms) != CKV_OK ||
+    if (c->req == NULL ||
+        add_headers(p, c->peer, c->req, c->forward_deadline_ms, c->request_id) != CKV_OK ||
         add_body(c->req, c->body, c->len) != CKV_OK) {
         if (c->req != NULL)
             evhttp_request_free(c->req);
@@ -484,6 +492,15 @@ int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type metho
                   const char *body, size_t len, uint32_t timeout_ms, uint64_t forward_deadline_ms,
                   ckv_peer_cb cb, void *arg)
 {
+    return ckv_peer_forward(p, addr, method, uri, body, len, timeout_ms, forward_deadline_ms, NULL,
+                            cb, arg);
+}
+
+int ckv_peer_forward(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type method,
+                     const char *uri, const char *body, size_t len, uint32_t timeout_ms,
+                     uint64_t forward_deadline_ms, const char *request_id, ckv_peer_cb cb,
+                     void *arg)
+{
     if (p->closing)
         return CKV_ERROR;
     ckv_peer *peer = peer_get(p, addr);
@@ -496,13 +513,14 @@ int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type metho
     c->arg = arg;
     int picked = peer_pick_conn(p, peer, &c->conn);
     if (picked == CKV_AGAIN)
-        return hold_unresolved(p, c, method, uri, body, len, timeout_ms, forward_deadline_ms);
+        return hold_unresolved(p, c, method, uri, body, len, timeout_ms, forward_deadline_ms,
+                               request_id);
     if (picked != CKV_OK)
         goto fail;
     c->req = evhttp_request_new(on_reply, c);
     c->timer = evtimer_new(p->base, on_deadline, c);
     if (c->req == NULL || c->timer == NULL ||
-        add_headers(p, peer, c->req, forward_deadline_ms) != CKV_OK ||
+        add_headers(p, peer, c->req, forward_deadline_ms, request_id) != CKV_OK ||
         add_body(c->req, body, len) != CKV_OK)
         goto fail_req;
     /* linked and timed before it is sent: the send itself may end it (see in_libevent) */

@@ -57,6 +57,14 @@ int ckv_peer_send(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type metho
                   const char *body, size_t len, uint32_t timeout_ms, uint64_t forward_deadline_ms,
                   ckv_peer_cb cb, void *arg);
 
+/* The same for a proxied client request (forward_deadline_ms non-zero), which also
+ * carries the request's X-Request-Id (request_id: NULL or "" for none), so that the
+ * node that serves it logs and echoes the same id. */
+int ckv_peer_forward(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type method,
+                     const char *uri, const char *body, size_t len, uint32_t timeout_ms,
+                     uint64_t forward_deadline_ms, const char *request_id, ckv_peer_cb cb,
+                     void *arg);
+
 /* True after a recent failure to reach addr (cleared by the next success or after a
  * back-off); callers try such peers last. */
 bool ckv_peer_is_down(const ckv_peer_pool *p, const char *addr);

@@ -276,6 +276,7 @@ REGISTRY = {
     "test_dashboard": 20,
     "test_names": 21,
     "test_install": 22,  # cmake --install, --config, sd_notify, the systemd unit
+    "test_request_ids": 23,
 }
 SCRIPT_PORTS = (13800, 18000, 18001, 18002, 18003, 18200)
 

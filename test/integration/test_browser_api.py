@@ -200,7 +200,7 @@ class HeaderContext(CkvTestCase):
             self.assertEqual(rh.get("access-control-allow-origin"), origin)
             self.assertEqual(rh.get("access-control-allow-methods"), "GET, PUT, DELETE")
             allowed = [h.strip().lower() for h in rh.get("access-control-allow-headers").split(",")]
-            self.assertEqual(sorted(allowed), ["content-type", "x-causal-context"])
+            self.assertEqual(sorted(allowed), ["content-type", "x-causal-context", "x-request-id"])
             self.assertIn("Origin", rh.get("vary", ""))
         st, _, rh, _ = self.preflight(ADDRS[1], APP, "/kv-store/view-change")
         self.assertEqual((st, rh.get("access-control-allow-methods")), (204, "PUT"))
@@ -228,7 +228,7 @@ class HeaderContext(CkvTestCase):
                                 headers={"Origin": APP})
         self.assertIn(st, (200, 201), js)
         self.assertEqual(rh.get("access-control-allow-origin"), APP)
-        self.assertEqual(rh.get("access-control-expose-headers"), HDR)
+        self.assertEqual(rh.get("access-control-expose-headers"), HDR + ", X-Request-Id")
         st, js, rh, _ = request(ADDRS[0], "GET", keypath("cors-v"),
                                 headers={"Origin": "http://evil.example"})
         self.assertEqual(st, 200)  # served (CORS is the browser's to enforce) ...

@@ -26,6 +26,7 @@ PORT = SLOT.port
 NOWHERE = SLOT.addrs(1)[0]  # never listens
 FAKE_IP = SLOT.ips(1)[0]  # the fake servers (one at a time)
 SILENT_IP = SLOT.ips(1)[0]  # listens, never accepts
+FAKE2_IP = SLOT.ips(1)[0]  # a second fake server, beside the first
 
 
 def _find(var, name, current):
@@ -72,9 +73,9 @@ class CliRunner:
             self.assertNotIn(mark, err, "sanitizer report from %r:\n%s" % (args, err))
         return p.returncode, out, err
 
-    def cli(self, node, *args, ctx=True, **kw):
+    def cli(self, node, *args, ctx=True, node_opt="--node", **kw):
         """CLI call against node with the test's context file (ctx=False: the default)."""
-        pre = ["--node", node]
+        pre = [node_opt, node]
         if ctx is True:
             pre += ["--context", self.ctx]
         elif ctx:
@@ -282,6 +283,55 @@ class CliAgainstCluster(CliRunner, CkvTestCase):
                                     env=env), 0, "e\n")
         self.assertCli(self.run_cli("--context", self.ctx, "get", k, env=env), 4)
 
+    # ---------------------------------------------------------------- endpoints
+    def cluster_files(self):
+        d = os.path.join(self.state, "causalkv")
+        return sorted(f for f in os.listdir(d) if f.startswith("context")) \
+            if os.path.isdir(d) else []
+
+    def test_endpoints_fail_over_and_share_a_cluster_file(self):
+        a, b = self.addrs[0], self.addrs[1]
+        k = unique("ep")
+        res = self.run_cli("--endpoints", "%s,%s,%s" % (NOWHERE, a, b), "put", k, "v")
+        self.assertCli(res, 0, "added\n")
+        self.assertIn("%s: connection refused" % NOWHERE, res[2], "the failover is reported")
+        files = self.cluster_files()
+        self.assertEqual(len(files), 1, files)
+        self.assertRegex(files[0], r"^context-[0-9a-f]{16}\.json$")
+        ctx1 = self.load_ctx(os.path.join(self.state, "causalkv", files[0]))
+        self.assertTrue(ctx1.get("clock"), ctx1)
+        # the same cluster named in another order (and with spaces) shares the file
+        self.assertCli(self.run_cli("--endpoints", " %s, %s ,%s" % (b, NOWHERE, a), "get", k),
+                       0, "v\n")
+        self.assertEqual(self.cluster_files(), files)
+        self.assertCli(self.run_cli("get", k, env={"CAUSALKV_ENDPOINTS": "%s,%s" % (a, NOWHERE)}),
+                       0, "v\n")
+        self.assertEqual(len(self.cluster_files()), 2, "another list, another file")
+        self.assertNotIn("context.json", self.cluster_files())
+        # every endpoint down: exit 4, each one named
+        res = self.run_cli("--endpoints", "%s,%s" % (NOWHERE, NOWHERE), "get", k)
+        self.assertCli(res, 4)
+        self.assertEqual(res[2].count(NOWHERE), 2, res[2])
+
+    def test_context_of_a_newer_epoch_is_reported(self):
+        a = self.addrs[0]
+        k = unique("st")
+        self.assertCli(self.cli(a, "put", k, "v"), 0)
+        stale = {"epoch": 99, "clock": {a: 3}}
+        with open(self.ctx, "w") as f:
+            json.dump(stale, f)
+        res = self.cli(a, "get", k)
+        self.assertCli(res, 5, "", "is from view epoch 99, but the cluster is at epoch 0")
+        self.assertIn("--forget-context", res[2])
+        self.assertIn(self.ctx, res[2])
+        self.assertEqual(self.load_ctx(), stale, "kept: the user decides")
+        res = self.cli(a, "--forget-context", "get", k)
+        self.assertCli(res, 0, "v\n", "forgot the causal context")
+        self.assertEqual(self.load_ctx().get("epoch"), 0)
+        self.assertCli(self.cli(a, "--forget-context"), 0, "")
+        self.assertFalse(os.path.exists(self.ctx))
+        self.assertCli(self.cli(a, "--forget-context"), 0, "", "forgot")
+
 
 class CliViewChange(CliRunner, CkvTestCase):
     def test_view_change(self):
@@ -333,13 +383,20 @@ class FakeNode:
 
             do_GET = do_PUT = do_DELETE = handle_any
 
-        self.server = http.server.ThreadingHTTPServer((ip, PORT), Handler)
+        server_class = http.server.ThreadingHTTPServer
+        if ":" in ip:
+            server_class = type("Server6", (server_class,), {"address_family": socket.AF_INET6})
+        self.server = server_class((ip, PORT), Handler)
         self.server.daemon_threads = True
-        self.addr = "%s:%d" % (ip, PORT)
+        self.addr = ("[%s]:%d" if ":" in ip else "%s:%d") % (ip, PORT)
+        self.closed = False
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def close(self):
+        if self.closed:
+            return
+        self.closed = True
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
@@ -416,18 +473,76 @@ class CliAgainstFakes(CliRunner, unittest.TestCase):
         f = self.fake([
             (503, {"message": "Error in GET", "error": "Unable to satisfy request",
                    "causal-context": EMPTY}),
+            # after a causal 503 the CLI asks which epoch and view the node holds
+            (200, {"epoch": 1, "view": ["%s:%d" % (FAKE_IP, PORT)]}),
             (500, {"message": "Error", "error": "Out of memory", "causal-context": {}}),
             (502, b"<html>bad gateway</html>"),
             (400, {"message": "Error in PUT", "error": "Failed to parse request body",
                    "causal-context": EMPTY}),
         ])
         self.write_ctx(CTX1)
-        self.assertCli(self.cli(f.addr, "get", "k"), 4, "", "Unable to satisfy request")
+        res = self.cli(f.addr, "get", "k")
+        self.assertCli(res, 4, "", "Unable to satisfy request")
+        self.assertIn("hint:", res[2], "nothing says the context is foreign: only a hint")
+        self.assertIn("--forget-context", res[2])
+        self.assertEqual(f.requests[-1][:2], ("GET", "/kv-store/status"))
         self.assertCli(self.cli(f.addr, "get", "k"), 4, "", "Out of memory")
         self.assertCli(self.cli(f.addr, "--json", "get", "k"), 4,
                        "<html>bad gateway</html>\n", "502")
         self.assertCli(self.cli(f.addr, "put", "k", "v"), 3, "", "Failed to parse")
         self.assertEqual(self.load_ctx(), CTX1, "an error reply replaced the context")
+
+    def test_context_of_another_cluster_is_reported(self):
+        f = self.fake([
+            (503, {"message": "Error in GET", "error": "Unable to satisfy request",
+                   "causal-context": EMPTY}),
+            (200, {"epoch": 1, "view": ["%s:%d" % (FAKE_IP, PORT)]}),
+        ])
+        foreign = {"epoch": 1, "clock": {"10.1.1.1:13800": 3}}
+        self.write_ctx(foreign)
+        res = self.cli(f.addr, "get", "k")
+        self.assertCli(res, 5, "", "counts writes of 10.1.1.1:13800, which is not in the "
+                       "cluster's view")
+        self.assertEqual(self.load_ctx(), foreign)
+
+    def test_http_error_is_not_failed_over(self):
+        f1 = self.fake([(503, {"message": "Error in GET", "error": "Too many connections",
+                               "causal-context": EMPTY})])
+        f2 = self.fake([(200, {"message": "Retrieved successfully", "value": "v",
+                               "causal-context": CTX1})], ip=FAKE2_IP)
+        eps = "%s,%s" % (f1.addr, f2.addr)
+        self.assertCli(self.cli(eps, "get", "k", ctx=False, node_opt="--endpoints"), 4, "",
+                       "Too many connections")
+        self.assertEqual(f2.requests, [], "an HTTP answer is an answer: no failover")
+
+    def test_read_fails_over_on_timeout_a_write_does_not(self):
+        s = socket.socket()
+        self.addCleanup(s.close)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((SILENT_IP, PORT))
+        s.listen(8)  # the connection completes, no reply ever comes
+        f = self.fake([(200, {"message": "Retrieved successfully", "value": "v",
+                              "causal-context": CTX1})])
+        eps = "%s:%d,%s" % (SILENT_IP, PORT, f.addr)
+        res = self.cli(eps, "--timeout", "300", "get", "k", node_opt="--endpoints")
+        self.assertCli(res, 0, "v\n", "timed out")
+        self.assertEqual(len(f.requests), 1)
+        res = self.cli(eps, "--timeout", "300", "put", "k", "w", node_opt="--endpoints")
+        self.assertCli(res, 4, "", "may have been applied")
+        self.assertEqual(len(f.requests), 1, "a write that was sent is not sent again")
+
+    def test_names_and_ipv6(self):
+        f = self.fake([(200, {"message": "Retrieved successfully", "value": "v",
+                              "causal-context": CTX1})], ip="127.0.0.1")
+        self.assertCli(self.cli("localhost:%d" % PORT, "get", "k"), 0, "v\n")
+        self.assertEqual(f.requests[-1][2].get("Host"), "localhost:%d" % PORT)
+        f.close()
+        f6 = FakeNode("::1", [(200, {"message": "Retrieved successfully", "value": "v6",
+                                     "causal-context": CTX1})])
+        self.addCleanup(f6.close)
+        eps = "%s,[::1]:%d" % (NOWHERE, PORT)
+        self.assertCli(self.cli(eps, "get", "k", node_opt="--endpoints"), 0, "v6\n")
+        self.assertEqual(f6.requests[-1][2].get("Host"), "[::1]:%d" % PORT)
 
     def test_malformed_success_reply_exits_4(self):
         f = self.fake([(200, b"not json")])
@@ -468,8 +583,14 @@ class CliAgainstFakes(CliRunner, unittest.TestCase):
             self.assertEqual(code, 2, "%r: %r %r" % (args, out, err))
             self.assertIn("causalkv-cli", err, args)
             self.assertEqual(out, "", args)
-        for node in ("nonsense", "127.0.0.1:0", "127.0.0.1:99999", "1.2.3:80", ":80"):
+        for node in ("127.0.0.1:0", "127.0.0.1:99999", "1.2.3:80", ":80", "a_b:80", "::1:80",
+                     "[::1", "[nothex]:80", "x:80:90", "a,b"):
             self.assertEqual(self.run_cli("--node", node, "get", "k")[0], 2, node)
+        # names are accepted now: one that does not resolve is unreachable, not a typo
+        self.assertCli(self.run_cli("--node", "nonsense.invalid", "get", "k"), 4, "",
+                       "cannot resolve nonsense.invalid")
+        self.assertEqual(self.run_cli("--node", NOWHERE, "--endpoints", NOWHERE, "get", "k")[0],
+                         2, "--node and --endpoints together")
         self.assertFalse(os.path.exists(self.ctx))
 
     def test_help(self):

@@ -397,6 +397,25 @@ static void test_log_level(void **state)
     assert_int_equal(ckv_log_level_parse("warning"), -1);
 }
 
+static void test_log_format(void **state)
+{
+    (void)state;
+    ckv_config cfg;
+    load_ok(&cfg);
+    assert_int_equal(cfg.log_format, CKV_LOG_TEXT);
+    env_set("LOG_FORMAT", "json");
+    load_ok(&cfg);
+    assert_int_equal(cfg.log_format, CKV_LOG_JSON);
+    env_set("LOG_FORMAT", "JSON");
+    load_ok(&cfg);
+    assert_int_equal(cfg.log_format, CKV_LOG_JSON);
+    env_set("LOG_FORMAT", "text");
+    load_ok(&cfg);
+    assert_int_equal(cfg.log_format, CKV_LOG_TEXT);
+    env_set("LOG_FORMAT", "logfmt");
+    expect_error("LOG_FORMAT", "(got 'logfmt')");
+}
+
 static void test_cluster_secret(void **state)
 {
     (void)state;
@@ -613,6 +632,7 @@ int main(void)
         T(test_numeric_limits),
         T(test_value_and_body_limits),
         T(test_log_level),
+        T(test_log_format),
         T(test_cluster_secret),
         T(test_long_bad_value_is_cut),
         T(test_small_error_buffer),

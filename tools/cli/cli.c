@@ -1,10 +1,12 @@
 /* cli.c — causalkv-cli, the command-line client.
  *
  * One HTTP request per call, through libevent's evhttp client on one event_base with a
- * deadline timer. The causal context is kept in a file between calls: it is read before
- * the request, sent as "causal-context", and replaced (temp file + rename) by the reply's
- * context after every accepted reply, so successive shell commands are causally ordered
- * even when they go to different nodes. */
+ * deadline timer, to the first of its endpoints that answers (endpoint.h: a connect
+ * probe first tells "never sent" from "sent, no reply", which decides whether a write
+ * may move on). The causal context is kept in a file between calls (one per cluster
+ * named with --endpoints): it is read before the request, sent as "causal-context", and
+ * replaced (temp file + rename) by the reply's context after every accepted reply, so
+ * successive shell commands are causally ordered even when they go to different nodes. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <getopt.h>
 
 #include <event2/event.h>
 #include <event2/buffer.h>
@@ -27,13 +32,15 @@
 #include "causalkv/common.h"
 #include "causalkv/journal_codec.h"
 #include "causalkv/sbuf.h"
+#include "endpoint.h"
 
 enum cli_exit {
     EXIT_OK = 0,
-    EXIT_NO_KEY = 1,      /* 404 on get/delete */
-    EXIT_USAGE = 2,       /* bad command line */
-    EXIT_REFUSED = 3,     /* other 4xx */
-    EXIT_UNAVAILABLE = 4, /* 5xx, connection failure, timeout, unusable reply */
+    EXIT_NO_KEY = 1,        /* 404 on get/delete */
+    EXIT_USAGE = 2,         /* bad command line */
+    EXIT_REFUSED = 3,       /* other 4xx */
+    EXIT_UNAVAILABLE = 4,   /* 5xx, connection failure, timeout, unusable reply */
+    EXIT_STALE_CONTEXT = 5, /* the saved context belongs to another cluster or epoch */
 };
 
 #define PROG "causalkv-cli"
@@ -44,10 +51,16 @@ enum cli_exit {
 #define KV_PREFIX "/kv-store/keys/"
 
 typedef struct cli_opts {
-    const char *node;
+    const char *node;         /* --node, NULL when not given */
+    const char *endpoints;    /* --endpoints, NULL when not given */
     const char *context_path; /* NULL: the default path */
     bool no_context;
+    bool forget_context; /* delete the saved context first */
     bool json;
+    bool cluster_named; /* endpoints from --endpoints/CAUSALKV_ENDPOINTS: a context file
+                           of the cluster's own */
+    cli_endpoint eps[CLI_ENDPOINTS_MAX];
+    size_t neps;
     long timeout_ms;
     char **args; /* the command and its arguments */
     int nargs;
@@ -113,20 +126,28 @@ static void print_usage(FILE *out)
             "                       (sends CLUSTER_SECRET from the environment when set)\n"
             "\n"
             "options (anywhere; '--' ends them, e.g. for a value starting with '-'):\n"
-            "  --node ADDR          node to ask, ip:port (env CAUSALKV_NODE, default " DEFAULT_NODE
-            ")\n"
+            "  --node ADDR          node to ask (env CAUSALKV_NODE, default " DEFAULT_NODE ")\n"
+            "  --endpoints A,B,...  nodes of one cluster, tried in order: the next one when\n"
+            "                       one refuses or times out (a write only when it could not\n"
+            "                       connect, as a sent write may have been applied); not on\n"
+            "                       an HTTP error (env CAUSALKV_ENDPOINTS). The cluster gets\n"
+            "                       a context file of its own, named by the sorted list.\n"
+            "                       ADDR: ip:port, name:port or [ipv6]:port (port default %d)\n"
             "  --context FILE       causal context file (default\n"
             "                       $XDG_STATE_HOME/causalkv/context.json or\n"
-            "                       ~/.local/state/causalkv/context.json)\n"
+            "                       ~/.local/state/causalkv/context.json; with --endpoints\n"
+            "                       context-<hash of the endpoints>.json there)\n"
             "  --no-context         neither send nor store a causal context\n"
+            "  --forget-context     delete the saved causal context first (alone: just that)\n"
             "  --json               print the raw reply body instead\n"
-            "  --timeout MS         give up after MS milliseconds (default %d)\n"
+            "  --timeout MS         give up on an endpoint after MS milliseconds (default %d)\n"
             "  --help, --version\n"
             "\n"
             "exit status: 0 success, 1 key does not exist, 2 usage error, 3 request refused\n"
             "by the server (4xx), 4 server unavailable or unreachable (5xx, connection\n"
-            "failure, timeout).\n",
-            DEFAULT_TIMEOUT_MS);
+            "failure, timeout), 5 the saved causal context belongs to another cluster or a\n"
+            "newer view epoch than the cluster's (reset it with --forget-context).\n",
+            DEFAULT_PORT, DEFAULT_TIMEOUT_MS);
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -155,107 +176,112 @@ static bool parse_long(const char *s, long min, long max, long *out)
     return true;
 }
 
-/* "--name VALUE" or "--name=VALUE": returns the value, or NULL when arg is not --name. */
-static const char *option_value(const char *name, int argc, char **argv, int *i, bool *missing)
-{
-    size_t n = strlen(name);
-    const char *arg = argv[*i];
-    if (strncmp(arg, name, n) != 0)
-        return NULL;
-    if (arg[n] == '=')
-        return arg + n + 1;
-    if (arg[n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
+enum {
+    OPT_NODE = 256,
+    OPT_ENDPOINTS,
+    OPT_CONTEXT,
+    OPT_NO_CONTEXT,
+    OPT_FORGET,
+    OPT_JSON,
+    OPT_TIMEOUT,
+    OPT_VERSION
+};
 
-static int parse_value_option(cli_opts *o, int argc, char **argv, int *i)
-{
-    bool missing = false;
-    const char *v;
-    if ((v = option_value("--node", argc, argv, i, &missing)) != NULL) {
-        o->node = v;
-    } else if (!missing && (v = option_value("--context", argc, argv, i, &missing)) != NULL) {
-        o->context_path = v;
-    } else if (!missing && (v = option_value("--timeout", argc, argv, i, &missing)) != NULL) {
-        if (!parse_long(v, 1, MAX_TIMEOUT_MS, &o->timeout_ms))
-            return usage_error("--timeout wants a positive number of milliseconds, not '%s'", v);
-    } else {
-        return usage_error("%s %s", missing ? "missing value for option" : "unknown option",
-                           argv[*i]);
-    }
-    return EXIT_OK;
-}
+static const struct option long_options[] = {
+    {"node", required_argument, NULL, OPT_NODE},
+    {"endpoints", required_argument, NULL, OPT_ENDPOINTS},
+    {"context", required_argument, NULL, OPT_CONTEXT},
+    {"no-context", no_argument, NULL, OPT_NO_CONTEXT},
+    {"forget-context", no_argument, NULL, OPT_FORGET},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
 
-/* Returns -1 for --help/--version (already printed), else an exit code (0: parse on). */
-static int parse_option(cli_opts *o, int argc, char **argv, int *i)
+/* One option; -1 for --help/--version (already printed), else an exit code. */
+static int take_option(cli_opts *o, int c, const char *arg)
 {
-    const char *arg = argv[*i];
-    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+    switch (c) {
+    case 'h':
         print_usage(stdout);
         return -1;
-    }
-    if (strcmp(arg, "--version") == 0) {
+    case OPT_VERSION:
         printf(PROG " %s\n", CKV_VERSION);
         return -1;
-    }
-    if (strcmp(arg, "--json") == 0)
-        o->json = true;
-    else if (strcmp(arg, "--no-context") == 0)
+    case OPT_NODE:
+        o->node = arg;
+        break;
+    case OPT_ENDPOINTS:
+        o->endpoints = arg;
+        break;
+    case OPT_CONTEXT:
+        o->context_path = arg;
+        break;
+    case OPT_NO_CONTEXT:
         o->no_context = true;
-    else
-        return parse_value_option(o, argc, argv, i);
+        break;
+    case OPT_FORGET:
+        o->forget_context = true;
+        break;
+    case OPT_JSON:
+        o->json = true;
+        break;
+    case OPT_TIMEOUT:
+        if (!parse_long(arg, 1, MAX_TIMEOUT_MS, &o->timeout_ms))
+            return usage_error("--timeout wants a positive number of milliseconds, not '%s'", arg);
+        break;
+    }
     return EXIT_OK;
 }
 
-/* Options may appear anywhere; positional arguments are moved to the front of argv. */
+/* --node, --endpoints, else CAUSALKV_ENDPOINTS, else CAUSALKV_NODE, else the default. */
+static int choose_endpoints(cli_opts *o)
+{
+    if (o->node != NULL && o->endpoints != NULL)
+        return usage_error("%s", "give --node or --endpoints, not both");
+    const char *env_eps = getenv("CAUSALKV_ENDPOINTS");
+    const char *env_node = getenv("CAUSALKV_NODE");
+    const char *list = o->endpoints;
+    if (list == NULL && o->node == NULL && env_eps != NULL && env_eps[0] != '\0')
+        list = env_eps;
+    o->cluster_named = list != NULL;
+    if (list == NULL)
+        list = o->node != NULL                           ? o->node
+               : env_node != NULL && env_node[0] != '\0' ? env_node
+                                                         : DEFAULT_NODE;
+    char why[256];
+    if (!cli_endpoints_parse(list, DEFAULT_PORT, o->eps, &o->neps, why, sizeof(why)))
+        return usage_error("%s wants ip:port, name:port or [ipv6]:port: %s",
+                           o->cluster_named ? "--endpoints" : "--node", why);
+    if (!o->cluster_named && o->neps != 1)
+        return usage_error("--node takes one address (use --endpoints for several): '%s'", list);
+    return EXIT_OK;
+}
+
+/* getopt_long, permuting: options may come anywhere; '--' ends them (for a value that
+ * starts with '-'). The command and its arguments end up in o->args. */
 static int parse_args(cli_opts *o, int argc, char **argv)
 {
-    const char *env = getenv("CAUSALKV_NODE");
-    o->node = env != NULL && *env != '\0' ? env : DEFAULT_NODE;
     o->timeout_ms = DEFAULT_TIMEOUT_MS;
-    o->args = argv + 1;
-    bool options = true;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (options && strcmp(arg, "--") == 0) {
-            options = false;
-        } else if (options && arg[0] == '-' && arg[1] != '\0') {
-            int rc = parse_option(o, argc, argv, &i);
-            if (rc != EXIT_OK)
-                return rc;
-        } else {
-            o->args[o->nargs++] = argv[i];
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+        if (c == '?' || c == ':') {
+            const char *arg = argv[optind - 1];
+            char short_opt[3] = {'-', (char)optopt, '\0'};
+            bool is_long = arg[0] == '-' && arg[1] == '-';
+            return usage_error("%s %s", c == ':' ? "missing value for option" : "unknown option",
+                               is_long ? arg : short_opt);
         }
+        int rc = take_option(o, c, optarg);
+        if (rc != EXIT_OK)
+            return rc;
     }
-    return EXIT_OK;
-}
-
-/* "a.b.c.d:port", "a.b.c.d" or "localhost[:port]" -> a numeric IPv4 address and port. */
-static bool parse_node(const char *addr, char *ip, size_t ip_size, unsigned short *port)
-{
-    const char *colon = strrchr(addr, ':');
-    size_t hlen = colon != NULL ? (size_t)(colon - addr) : strlen(addr);
-    long p = DEFAULT_PORT;
-    if (colon != NULL && !parse_long(colon + 1, 1, 65535, &p))
-        return false;
-    if (hlen == 9 && strncmp(addr, "localhost", 9) == 0) {
-        snprintf(ip, ip_size, "127.0.0.1");
-    } else {
-        struct in_addr in;
-        if (hlen == 0 || hlen >= ip_size)
-            return false;
-        memcpy(ip, addr, hlen);
-        ip[hlen] = '\0';
-        if (inet_pton(AF_INET, ip, &in) != 1)
-            return false;
-    }
-    *port = (unsigned short)p;
-    return true;
+    o->args = argv + optind;
+    o->nargs = argc - optind;
+    return choose_endpoints(o);
 }
 
 /* ------------------------------------------------------------------ commands */
@@ -621,7 +647,7 @@ static const cli_command *find_command(const char *name)
 /* ------------------------------------------------------------------ the context file */
 
 /* The default path, in a buffer the caller frees; NULL when there is no home. */
-static char *default_context_path(void)
+static char *default_context_path(const cli_opts *o)
 {
     const char *state = getenv("XDG_STATE_HOME");
     const char *home = getenv("HOME");
@@ -639,7 +665,14 @@ static char *default_context_path(void)
     ckv_sbuf_init(&b);
     ckv_sbuf_adds(&b, home);
     ckv_sbuf_adds(&b, suffix);
-    ckv_sbuf_adds(&b, "/causalkv/context.json");
+    if (o->cluster_named) { /* one file per cluster, named by its endpoints */
+        char name[64];
+        snprintf(name, sizeof(name), "/causalkv/context-%016llx.json",
+                 (unsigned long long)cli_endpoints_key(o->eps, o->neps));
+        ckv_sbuf_adds(&b, name);
+    } else {
+        ckv_sbuf_adds(&b, "/causalkv/context.json");
+    }
     ckv_sbuf_addc(&b, '\0');
     return ckv_sbuf_steal(&b, NULL);
 }
@@ -780,15 +813,15 @@ static struct evhttp_request *new_request(cli_reply *r, const char *host, const 
 }
 
 /* Sends the call and runs the loop until the reply, a failure or the deadline. */
-static void http_run(const cli_opts *o, const char *ip, unsigned short port, const cli_call *call,
-                     cli_reply *r)
+static void http_run(long timeout_ms, const char *ip, unsigned short port, const char *host,
+                     const cli_call *call, cli_reply *r)
 {
-    struct timeval tv = {o->timeout_ms / 1000, (o->timeout_ms % 1000) * 1000};
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     r->base = event_base_new();
     struct evhttp_connection *conn =
         r->base != NULL ? evhttp_connection_base_new(r->base, NULL, ip, port) : NULL;
     struct event *deadline = r->base != NULL ? evtimer_new(r->base, on_deadline, r) : NULL;
-    struct evhttp_request *req = conn != NULL ? new_request(r, o->node, call) : NULL;
+    struct evhttp_request *req = conn != NULL ? new_request(r, host, call) : NULL;
     if (req != NULL && deadline != NULL) {
         evhttp_connection_set_timeout_tv(conn, &tv);
         evtimer_add(deadline, &tv);
@@ -889,34 +922,215 @@ static void update_context(const char *path, const cli_reply *r)
         context_save(path, ctx);
 }
 
-static int execute(const cli_opts *o, const cli_command *cmd, cli_call *call, const char *ctx_path)
+static long mono_ms(void)
 {
-    char ip[INET_ADDRSTRLEN];
-    unsigned short port;
-    if (!parse_node(o->node, ip, sizeof(ip), &port))
-        return usage_error("--node wants a numeric ip:port, not '%s'", o->node);
-    json_t *ctx = ctx_path != NULL ? context_load(ctx_path) : NULL;
-    if (ctx != NULL)
-        json_object_set_new(call->body, "causal-context", ctx);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Writes: PUT, DELETE and the view change. */
+static bool is_write(const cli_call *call)
+{
+    return call->method != EVHTTP_REQ_GET;
+}
+
+/* One endpoint: a connect probe, then the request. True when the next endpoint should be
+ * tried: nothing answered here, and trying again elsewhere is safe: always for a read;
+ * for a write only when it never left (the probe failed), since a write that was sent
+ * and timed out may have been applied, and sending it again would apply it twice. */
+static bool try_endpoint(const cli_opts *o, const cli_endpoint *ep, const cli_call *call,
+                         cli_reply *r)
+{
+    char ip[CLI_NUMERIC_MAX], why[256];
+    long start = mono_ms();
+    if (!cli_endpoint_probe(ep, o->timeout_ms, ip, sizeof(ip), why, sizeof(why))) {
+        fprintf(stderr, PROG ": %s: %s\n", ep->text, why);
+        return true;
+    }
+    long left = o->timeout_ms - (mono_ms() - start); /* --timeout covers both */
+    http_run(left > 0 ? left : 1, ip, ep->port, ep->text, call, r);
+    if (r->status != 0)
+        return false;
+    fprintf(stderr, PROG ": %s: %s\n", ep->text, transport_error(r));
+    return !is_write(call);
+}
+
+/* The first endpoint that answers, in order; NULL when none did (r->status 0). */
+static const cli_endpoint *send_call(const cli_opts *o, const cli_call *call, cli_reply *r)
+{
+    for (size_t i = 0; i < o->neps; i++) {
+        ckv_sbuf_free(&r->body);
+        *r = (cli_reply){0};
+        ckv_sbuf_init(&r->body);
+        bool next = try_endpoint(o, &o->eps[i], call, r);
+        if (r->status != 0)
+            return &o->eps[i];
+        if (!next) {
+            if (i + 1 < o->neps)
+                fprintf(stderr, PROG ": the write may have been applied there: not sending it "
+                                     "to another endpoint\n");
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* The node's /kv-store/status, parsed; NULL when it does not give one. */
+static json_t *fetch_status(const cli_opts *o, const cli_endpoint *ep)
+{
+    cli_call call = {.method = EVHTTP_REQ_GET, .body = json_object()};
+    ckv_sbuf_init(&call.path);
+    ckv_sbuf_adds(&call.path, "/kv-store/status");
+    ckv_sbuf_addc(&call.path, '\0');
     cli_reply r = {0};
     ckv_sbuf_init(&r.body);
-    http_run(o, ip, port, call, &r);
+    json_t *js = NULL;
+    if (call.body != NULL && !ckv_sbuf_failed(&call.path)) {
+        http_run(o->timeout_ms, ep->host, ep->port, ep->text, &call, &r);
+        if (r.status == 200)
+            js = json_loadb(r.body.data, r.body.len, 0, NULL);
+    }
+    json_decref(call.body);
+    ckv_sbuf_free(&call.path);
+    ckv_sbuf_free(&r.body);
+    if (js != NULL && !json_is_integer(json_object_get(js, "epoch"))) {
+        json_decref(js);
+        js = NULL;
+    }
+    return js;
+}
+
+/* A node of ctx's clock that is not in view (a JSON array of addresses), or NULL. */
+static const char *foreign_member(const json_t *ctx, const json_t *view)
+{
+    const char *addr;
+    json_t *ignored;
+    json_object_foreach((json_t *)json_object_get(ctx, "clock"), addr, ignored)
+    {
+        bool found = false;
+        size_t i;
+        const json_t *m;
+        json_array_foreach(view, i, m)
+        {
+            found = found || (json_is_string(m) && strcmp(json_string_value(m), addr) == 0);
+        }
+        if (!found)
+            return addr;
+    }
+    return NULL;
+}
+
+/* Why ctx cannot be served by the cluster whose status is st, in why; false when
+ * nothing says so. */
+static bool stale_reason(const json_t *ctx, const json_t *st, char *why, size_t len)
+{
+    json_int_t node_epoch = json_integer_value(json_object_get(st, "epoch"));
+    json_int_t ctx_epoch = json_integer_value(json_object_get(ctx, "epoch"));
+    const json_t *view = json_object_get(st, "view");
+    const char *foreign = json_is_array(view) ? foreign_member(ctx, view) : NULL;
+    if (ctx_epoch > node_epoch)
+        snprintf(why, len,
+                 "is from view epoch %" JSON_INTEGER_FORMAT
+                 ", but the cluster is at epoch %" JSON_INTEGER_FORMAT,
+                 ctx_epoch, node_epoch);
+    else if (ctx_epoch == node_epoch && foreign != NULL)
+        snprintf(why, len, "counts writes of %s, which is not in the cluster's view", foreign);
+    else
+        return false;
+    return true;
+}
+
+/* After a causal 503 to a request that carried the saved context: asks the node which
+ * epoch and view it holds, and when the context cannot be theirs says so and how to
+ * reset it (EXIT_STALE_CONTEXT). Otherwise EXIT_OK, with *hint when the context may
+ * still be the cause (a cluster rebuilt at the same addresses looks like this). */
+static int stale_context(const cli_opts *o, const cli_endpoint *ep, const json_t *ctx,
+                         const char *path, const cli_reply *r, bool *hint)
+{
+    const char *err = reply_string(r->js, "error");
+    *hint = false;
+    if (ctx == NULL || r->status != 503 || err == NULL ||
+        strcmp(err, "Unable to satisfy request") != 0)
+        return EXIT_OK;
+    json_t *st = fetch_status(o, ep);
+    char why[512];
+    bool stale = st != NULL && stale_reason(ctx, st, why, sizeof(why));
+    json_decref(st);
+    if (!stale) {
+        *hint = true;
+        return EXIT_OK;
+    }
+    fprintf(stderr,
+            PROG ": the saved causal context (%s) %s: it comes from another cluster, or from\n"
+                 "one rebuilt at these addresses, so the node waited for writes it will never\n"
+                 "see and answered 503.\n" PROG
+                 ": start afresh with --forget-context, or delete that file.\n",
+            path, why);
+    return EXIT_STALE_CONTEXT;
+}
+
+static int execute(const cli_opts *o, const cli_command *cmd, cli_call *call, const char *ctx_path)
+{
+    json_t *ctx = ctx_path != NULL ? context_load(ctx_path) : NULL;
+    if (ctx != NULL)
+        json_object_set_new(call->body, "causal-context", json_incref(ctx));
+    cli_reply r = {0};
+    ckv_sbuf_init(&r.body);
+    const cli_endpoint *ep = send_call(o, call, &r);
     int rc;
-    if (r.status == 0) {
-        fprintf(stderr, PROG ": %s: %s\n", o->node, transport_error(&r));
+    if (ep == NULL) {
         rc = EXIT_UNAVAILABLE;
     } else {
         r.js = r.body.len > 0 ? json_loadb(r.body.data, r.body.len, 0, NULL) : NULL;
         update_context(ctx_path, &r);
-        rc = report(o, cmd, call, &r);
+        bool hint;
+        rc = stale_context(o, ep, ctx, ctx_path, &r, &hint);
+        if (rc == EXIT_OK)
+            rc = report(o, cmd, call, &r);
+        if (hint)
+            fprintf(stderr,
+                    PROG ": hint: the node could not catch up with the saved causal context\n"
+                         "(%s) in time. If it comes from another cluster (one rebuilt at these\n"
+                         "addresses), start afresh with --forget-context.\n",
+                    ctx_path);
         json_decref(r.js);
     }
+    json_decref(ctx);
     ckv_sbuf_free(&r.body);
+    return rc;
+}
+
+static char *context_path(const cli_opts *o)
+{
+    char *path = o->context_path != NULL ? strdup(o->context_path) : default_context_path(o);
+    if (path == NULL)
+        fprintf(stderr, PROG ": warning: no home directory; causal context not kept\n");
+    return path;
+}
+
+/* --forget-context: the saved context goes before anything is sent. */
+static int forget_context(const cli_opts *o)
+{
+    char *path = context_path(o);
+    int rc = EXIT_OK;
+    if (path != NULL && unlink(path) != 0 && errno != ENOENT) {
+        fprintf(stderr, PROG ": cannot delete %s: %s\n", path, strerror(errno));
+        rc = EXIT_UNAVAILABLE;
+    } else if (path != NULL) {
+        fprintf(stderr, PROG ": forgot the causal context (%s)\n", path);
+    }
+    free(path);
     return rc;
 }
 
 static int run(const cli_opts *o)
 {
+    if (o->forget_context) {
+        int rc = forget_context(o);
+        if (rc != EXIT_OK || o->nargs == 0)
+            return rc;
+    }
     if (o->nargs == 0)
         return usage_error("%s", "no command given");
     const cli_command *cmd = find_command(o->args[0]);
@@ -928,11 +1142,8 @@ static int run(const cli_opts *o)
     ckv_sbuf_init(&call.path);
     int rc = call.body != NULL ? cmd->build(&call, o->args + 1) : EXIT_UNAVAILABLE;
     char *ctx_path = NULL;
-    if (rc == EXIT_OK && !o->no_context && cmd->save == NULL && !cmd->stateless) {
-        ctx_path = o->context_path != NULL ? strdup(o->context_path) : default_context_path();
-        if (ctx_path == NULL)
-            fprintf(stderr, PROG ": warning: no home directory; causal context not kept\n");
-    }
+    if (rc == EXIT_OK && !o->no_context && cmd->save == NULL && !cmd->stateless)
+        ctx_path = context_path(o);
     ckv_sbuf_addc(&call.path, '\0');
     if (rc == EXIT_OK)
         rc = ckv_sbuf_failed(&call.path) ? EXIT_UNAVAILABLE : execute(o, cmd, &call, ctx_path);
