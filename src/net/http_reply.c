@@ -114,8 +114,12 @@ static void scan_browser_headers(ckv_req *r)
 
 const char *ckv_req_id(ckv_req *r)
 {
-    if (r->id[0] != '\0')
+    if (r->id != NULL)
         return r->id;
+    r->id = malloc(CKV_REQUEST_ID_MAX + 1);
+    if (r->id == NULL)
+        return "";
+    r->id[0] = '\0';
     scan_browser_headers(r);
     size_t len = r->client_id != NULL ? strlen(r->client_id) : 0;
     if (ckv_request_id_valid(r->client_id, len))
@@ -224,7 +228,7 @@ static void add_request_id(ckv_req *r, int status, double elapsed)
 {
     scan_browser_headers(r);
     bool debug = ckv_log_level >= CKV_LOG_DEBUG;
-    if (r->id[0] == '\0' && r->client_id == NULL && !debug)
+    if (r->id == NULL && r->client_id == NULL && !debug)
         return; /* the common case: nobody asked, nobody sent one */
     const char *id = ckv_req_id(r);
     if (id[0] != '\0')
@@ -243,6 +247,7 @@ static void finish(ckv_req *r, int status)
     if (r->server->conns != NULL)
         ckv_conns_replied(r->server->conns, r->ev);
     struct evhttp_request *ev = r->ev;
+    free(r->id);
     free(r);
     evhttp_send_reply(ev, status, reason_phrase(status), NULL);
 }

@@ -45,8 +45,10 @@ struct ckv_req {
      * first use */
     bool browser_headers_scanned;
     const char *origin, *context, *client_id;
-    /* the request id in use ("" until something needs one): see ckv_req_id */
-    char id[CKV_REQUEST_ID_MAX + 1];
+    /* the request id in use, CKV_REQUEST_ID_MAX + 1 bytes, allocated by the first
+     * ckv_req_id (NULL until something needs one: most requests never do, and every
+     * byte here is paid by every request's allocation) */
+    char *id;
 };
 
 /* NULL when out of memory (the caller answers with evhttp_send_error). */
