@@ -6,6 +6,7 @@
  * defaults of VIEW, PORT and BIND derive from it. An unset or empty variable means
  * its default. Cross-variable rules are checked after every row has been read. */
 #include "causalkv/config.h"
+#include "causalkv/errmsg.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -116,19 +117,6 @@ static const struct cfg_var vars[] = {
 };
 #define VAR_COUNT (sizeof(vars) / sizeof(vars[0]))
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
@@ -164,11 +152,11 @@ static int parse_bounded(const struct cfg_var *var, const char *value, uint32_t 
     uint32_t n;
     if (!parse_decimal_u32(value, &n) || n < var->min || n > var->max) {
         if (var->max == NO_MAX)
-            set_err(err, errlen, "%s: must be an integer >= %u (got " ECHO_FMT ")", var->name,
-                    var->min, ECHO_ARGS(value));
+            ckv_set_err(err, errlen, "%s: must be an integer >= %u (got " ECHO_FMT ")", var->name,
+                        var->min, ECHO_ARGS(value));
         else
-            set_err(err, errlen, "%s: must be an integer in %u..%u (got " ECHO_FMT ")", var->name,
-                    var->min, var->max, ECHO_ARGS(value));
+            ckv_set_err(err, errlen, "%s: must be an integer in %u..%u (got " ECHO_FMT ")",
+                        var->name, var->min, var->max, ECHO_ARGS(value));
         return CKV_ERROR;
     }
     *out = n;
@@ -201,8 +189,8 @@ static int parse_address(const struct cfg_var *var, const char *value, ckv_confi
 {
     const char *text = value ? value : var->def_text;
     if (ckv_addr_parse(text, strlen(text), cfg->address) != CKV_OK) {
-        set_err(err, errlen, "%s: unparsable address " ECHO_FMT " (want host:port)", var->name,
-                ECHO_ARGS(text));
+        ckv_set_err(err, errlen, "%s: unparsable address " ECHO_FMT " (want host:port)", var->name,
+                    ECHO_ARGS(text));
         return CKV_ERROR;
     }
     return CKV_OK;
@@ -218,7 +206,7 @@ static int parse_view(const struct cfg_var *var, const char *value, ckv_config *
     }
     char why[128];
     if (ckv_view_parse_csv(value, &cfg->view, why, sizeof(why)) != CKV_OK) {
-        set_err(err, errlen, "%s: %s", var->name, why);
+        ckv_set_err(err, errlen, "%s: %s", var->name, why);
         return CKV_ERROR;
     }
     return CKV_OK;
@@ -280,9 +268,9 @@ static int parse_bind(const struct cfg_var *var, const char *value, ckv_config *
         return CKV_OK;
     }
     if (parse_bind_ip(value, cfg->bind) != CKV_OK) {
-        set_err(err, errlen,
-                "%s: must be an IP address like 0.0.0.0, 127.0.0.2 or ::1 (got " ECHO_FMT ")",
-                var->name, ECHO_ARGS(value));
+        ckv_set_err(err, errlen,
+                    "%s: must be an IP address like 0.0.0.0, 127.0.0.2 or ::1 (got " ECHO_FMT ")",
+                    var->name, ECHO_ARGS(value));
         return CKV_ERROR;
     }
     return CKV_OK;
@@ -294,8 +282,8 @@ static int parse_log_level(const struct cfg_var *var, const char *value, ckv_con
     const char *text = value ? value : var->def_text;
     int level = ckv_log_level_parse(text);
     if (level < 0) {
-        set_err(err, errlen, "%s: must be one of error, warn, info, debug (got " ECHO_FMT ")",
-                var->name, ECHO_ARGS(text));
+        ckv_set_err(err, errlen, "%s: must be one of error, warn, info, debug (got " ECHO_FMT ")",
+                    var->name, ECHO_ARGS(text));
         return CKV_ERROR;
     }
     cfg->log_level = level;
@@ -308,8 +296,8 @@ static int parse_log_format(const struct cfg_var *var, const char *value, ckv_co
     const char *text = value ? value : var->def_text;
     int format = ckv_log_format_parse(text);
     if (format < 0) {
-        set_err(err, errlen, "%s: must be text or json (got " ECHO_FMT ")", var->name,
-                ECHO_ARGS(text));
+        ckv_set_err(err, errlen, "%s: must be text or json (got " ECHO_FMT ")", var->name,
+                    ECHO_ARGS(text));
         return CKV_ERROR;
     }
     cfg->log_format = format;
@@ -322,8 +310,8 @@ static int parse_secret(const struct cfg_var *var, const char *value, ckv_config
     /* Taken verbatim (no trimming): the secret is compared byte for byte. */
     const char *text = value ? value : "";
     if (strlen(text) >= sizeof(cfg->cluster_secret)) {
-        set_err(err, errlen, "%s: longer than %zu bytes", var->name,
-                sizeof(cfg->cluster_secret) - 1);
+        ckv_set_err(err, errlen, "%s: longer than %zu bytes", var->name,
+                    sizeof(cfg->cluster_secret) - 1);
         return CKV_ERROR;
     }
     memcpy(cfg->cluster_secret, text, strlen(text) + 1);
@@ -335,7 +323,7 @@ static int parse_data_dir(const struct cfg_var *var, const char *value, ckv_conf
 {
     const char *text = value ? value : "";
     if (strlen(text) >= sizeof(cfg->data_dir)) {
-        set_err(err, errlen, "%s: longer than %zu bytes", var->name, sizeof(cfg->data_dir) - 1);
+        ckv_set_err(err, errlen, "%s: longer than %zu bytes", var->name, sizeof(cfg->data_dir) - 1);
         return CKV_ERROR;
     }
     memcpy(cfg->data_dir, text, strlen(text) + 1);
@@ -347,7 +335,8 @@ static int parse_hosts_file(const struct cfg_var *var, const char *value, ckv_co
 {
     const char *text = value ? value : "";
     if (strlen(text) >= sizeof(cfg->hosts_file)) {
-        set_err(err, errlen, "%s: longer than %zu bytes", var->name, sizeof(cfg->hosts_file) - 1);
+        ckv_set_err(err, errlen, "%s: longer than %zu bytes", var->name,
+                    sizeof(cfg->hosts_file) - 1);
         return CKV_ERROR;
     }
     memcpy(cfg->hosts_file, text, strlen(text) + 1);
@@ -371,8 +360,8 @@ static int parse_fsync(const struct cfg_var *var, const char *value, ckv_config 
             return CKV_OK;
         }
     }
-    set_err(err, errlen, "%s: must be one of always, everysec, no (got " ECHO_FMT ")", var->name,
-            ECHO_ARGS(text));
+    ckv_set_err(err, errlen, "%s: must be one of always, everysec, no (got " ECHO_FMT ")",
+                var->name, ECHO_ARGS(text));
     return CKV_ERROR;
 }
 
@@ -381,8 +370,8 @@ static int parse_yes_no(const struct cfg_var *var, const char *value, ckv_config
 {
     const char *text = value ? value : var->def_text;
     if (strcmp(text, "yes") != 0 && strcmp(text, "no") != 0) {
-        set_err(err, errlen, "%s: must be yes or no (got " ECHO_FMT ")", var->name,
-                ECHO_ARGS(text));
+        ckv_set_err(err, errlen, "%s: must be yes or no (got " ECHO_FMT ")", var->name,
+                    ECHO_ARGS(text));
         return CKV_ERROR;
     }
     cfg->load_truncated = text[0] == 'y';
@@ -394,7 +383,7 @@ static int parse_cors(const struct cfg_var *var, const char *value, ckv_config *
 {
     char why[160];
     if (ckv_cors_parse(value, &cfg->cors, why, sizeof(why)) != CKV_OK) {
-        set_err(err, errlen, "%s: %s", var->name, why);
+        ckv_set_err(err, errlen, "%s: %s", var->name, why);
         return CKV_ERROR;
     }
     return CKV_OK;
@@ -406,33 +395,33 @@ static int check_cross(const ckv_config *cfg, char *err, size_t errlen)
     /* an ADDRESS outside VIEW is not an error: the node starts as a standby that a view
      * change can add */
     if (cfg->repl_factor > cfg->view.n) {
-        set_err(err, errlen, "REPL_FACTOR: %u is larger than the %u members of VIEW",
-                cfg->repl_factor, cfg->view.n);
+        ckv_set_err(err, errlen, "REPL_FACTOR: %u is larger than the %u members of VIEW",
+                    cfg->repl_factor, cfg->view.n);
         return CKV_ERROR;
     }
     if (cfg->view.n % cfg->repl_factor != 0) {
-        set_err(err, errlen, "VIEW: %u members is not a multiple of REPL_FACTOR %u", cfg->view.n,
-                cfg->repl_factor);
+        ckv_set_err(err, errlen, "VIEW: %u members is not a multiple of REPL_FACTOR %u",
+                    cfg->view.n, cfg->repl_factor);
         return CKV_ERROR;
     }
     if (cfg->max_value_bytes > cfg->max_body_bytes) {
-        set_err(err, errlen, "MAX_VALUE_BYTES: %u is larger than MAX_BODY_BYTES %u",
-                cfg->max_value_bytes, cfg->max_body_bytes);
+        ckv_set_err(err, errlen, "MAX_VALUE_BYTES: %u is larger than MAX_BODY_BYTES %u",
+                    cfg->max_value_bytes, cfg->max_body_bytes);
         return CKV_ERROR;
     }
     /* Replication carries client values node to node; a smaller internal limit would
      * accept a write that can never reach the other replicas. */
     if (cfg->internal_max_body_bytes < cfg->max_body_bytes) {
-        set_err(err, errlen, "INTERNAL_MAX_BODY_BYTES: %u is smaller than MAX_BODY_BYTES %u",
-                cfg->internal_max_body_bytes, cfg->max_body_bytes);
+        ckv_set_err(err, errlen, "INTERNAL_MAX_BODY_BYTES: %u is smaller than MAX_BODY_BYTES %u",
+                    cfg->internal_max_body_bytes, cfg->max_body_bytes);
         return CKV_ERROR;
     }
     /* a value the journal cannot frame would be accepted and then lost at a restart */
     if (cfg->data_dir[0] != '\0' && cfg->max_value_bytes > CKV_JOURNAL_MAX_VALUE) {
-        set_err(err, errlen,
-                "MAX_VALUE_BYTES: %u is larger than %u, the most a journal record "
-                "holds (DATA_DIR is set)",
-                cfg->max_value_bytes, CKV_JOURNAL_MAX_VALUE);
+        ckv_set_err(err, errlen,
+                    "MAX_VALUE_BYTES: %u is larger than %u, the most a journal record "
+                    "holds (DATA_DIR is set)",
+                    cfg->max_value_bytes, CKV_JOURNAL_MAX_VALUE);
         return CKV_ERROR;
     }
     return CKV_OK;

@@ -1,5 +1,6 @@
 /* config_file.c — VARIABLE=value lines → a table (see config_file.h for the format). */
 #include "causalkv/config_file.h"
+#include "causalkv/errmsg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,19 +8,6 @@
 #include <string.h>
 
 #define ECHO_MAX 64 /* bytes of a bad name quoted back in an error message */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static bool is_blank(char c)
 {
@@ -123,7 +111,7 @@ static int parse_line(ckv_config_file *cf, const char *p, const char *end, unsig
         return CKV_OK;
     const char *eq = memchr(p, '=', (size_t)(end - p));
     if (eq == NULL) {
-        set_err(err, errlen, "line %u: not VARIABLE=value", lineno);
+        ckv_set_err(err, errlen, "line %u: not VARIABLE=value", lineno);
         return CKV_ERROR;
     }
     const char *name_end = eq;
@@ -135,15 +123,15 @@ static int parse_line(ckv_config_file *cf, const char *p, const char *end, unsig
         valid = name_char(p[i]);
     int shown = name_len > ECHO_MAX ? ECHO_MAX : (int)name_len;
     if (!valid) {
-        set_err(err, errlen, "line %u: '%.*s' is not a variable name", lineno, shown, p);
+        ckv_set_err(err, errlen, "line %u: '%.*s' is not a variable name", lineno, shown, p);
         return CKV_ERROR;
     }
     char *name = copy(p, name_len);
     if (name == NULL)
         return CKV_NOMEM;
     if (known != NULL && !known(name)) {
-        set_err(err, errlen, "line %u: unknown variable %.*s (causalkv --help lists them)", lineno,
-                shown, name);
+        ckv_set_err(err, errlen, "line %u: unknown variable %.*s (causalkv --help lists them)",
+                    lineno, shown, name);
         free(name);
         return CKV_ERROR;
     }
@@ -152,7 +140,7 @@ static int parse_line(ckv_config_file *cf, const char *p, const char *end, unsig
     int rc = parse_value(eq + 1, end, &value, &why);
     if (rc != CKV_OK) {
         if (rc == CKV_ERROR)
-            set_err(err, errlen, "line %u: %s: %s", lineno, name, why);
+            ckv_set_err(err, errlen, "line %u: %s: %s", lineno, name, why);
         free(name);
         return rc;
     }
@@ -164,7 +152,7 @@ int ckv_config_file_parse(ckv_config_file *cf, const char *text, size_t len,
 {
     memset(cf, 0, sizeof(*cf));
     if (len > CKV_CONFIG_FILE_MAX_BYTES) {
-        set_err(err, errlen, "longer than %u bytes", CKV_CONFIG_FILE_MAX_BYTES);
+        ckv_set_err(err, errlen, "longer than %u bytes", CKV_CONFIG_FILE_MAX_BYTES);
         return CKV_ERROR;
     }
     const char *p = text, *end = text + len;
@@ -174,7 +162,7 @@ int ckv_config_file_parse(ckv_config_file *cf, const char *text, size_t len,
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *line_end = nl != NULL ? nl : end;
         if (memchr(p, '\0', (size_t)(line_end - p)) != NULL) {
-            set_err(err, errlen, "line %u: a NUL byte", lineno);
+            ckv_set_err(err, errlen, "line %u: a NUL byte", lineno);
             return CKV_ERROR;
         }
         int rc = parse_line(cf, p, line_end, lineno, known, err, errlen);

@@ -1,5 +1,6 @@
 /* persist_load.c — reading DATA_DIR back into a replica at start (see persist_load.h). */
 #include "persist_load.h"
+#include "causalkv/errmsg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,17 +16,6 @@
 #include "causalkv/log.h"
 
 #define SEGMENTS_MAX 4096 /* more means snapshots have not run for a very long time */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 void ckv_segment_name(uint64_t seg, char *buf, size_t len)
 {
@@ -124,7 +114,7 @@ static int scan_segment(int dir_fd, file_scan *fs, ckv_replica *r, uint64_t *ver
     char *data;
     size_t len;
     if (read_file(dir_fd, fs->name, &data, &len) != 0) {
-        set_err(err, errlen, "cannot read %s: %s", fs->name, strerror(errno));
+        ckv_set_err(err, errlen, "cannot read %s: %s", fs->name, strerror(errno));
         return CKV_ERROR;
     }
     *size = len;
@@ -156,7 +146,7 @@ static int list_segments(const char *dir, uint64_t *segs, size_t *count, char *e
 {
     DIR *d = opendir(dir);
     if (d == NULL) {
-        set_err(err, errlen, "DATA_DIR %s: %s", dir, strerror(errno));
+        ckv_set_err(err, errlen, "DATA_DIR %s: %s", dir, strerror(errno));
         return CKV_ERROR;
     }
     *count = 0;
@@ -172,8 +162,8 @@ static int list_segments(const char *dir, uint64_t *segs, size_t *count, char *e
             continue;
         if (*count == SEGMENTS_MAX) {
             closedir(d);
-            set_err(err, errlen, "DATA_DIR %s holds more than %d journal segments", dir,
-                    SEGMENTS_MAX);
+            ckv_set_err(err, errlen, "DATA_DIR %s holds more than %d journal segments", dir,
+                        SEGMENTS_MAX);
             return CKV_ERROR;
         }
         segs[(*count)++] = seg;
@@ -192,7 +182,7 @@ static int load_snapshot(int dir_fd, ckv_replica *r, ckv_load_result *out, uint6
     if (read_file(dir_fd, CKV_SNAPSHOT_FILE, &data, &len) != 0) {
         if (errno == ENOENT)
             return CKV_OK;
-        set_err(err, errlen, "cannot read %s: %s", CKV_SNAPSHOT_FILE, strerror(errno));
+        ckv_set_err(err, errlen, "cannot read %s: %s", CKV_SNAPSHOT_FILE, strerror(errno));
         return CKV_ERROR;
     }
     size_t off = CKV_JOURNAL_MAGIC_LEN;
@@ -217,10 +207,10 @@ static int load_snapshot(int dir_fd, ckv_replica *r, ckv_load_result *out, uint6
     }
     free(data);
     if (!ok || !ended || off != len || count != versions) {
-        set_err(err, errlen,
-                "%s is damaged near offset %zu; move it away to start from the journal alone "
-                "(only if the journal still holds everything since it was written)",
-                CKV_SNAPSHOT_FILE, off);
+        ckv_set_err(err, errlen,
+                    "%s is damaged near offset %zu; move it away to start from the journal alone "
+                    "(only if the journal still holds everything since it was written)",
+                    CKV_SNAPSHOT_FILE, off);
         return CKV_ERROR;
     }
     out->found = true;
@@ -244,17 +234,17 @@ static int handle_stop(int dir_fd, const file_scan *fs, size_t size, bool load_t
                        ckv_load_result *out, char *err, size_t errlen)
 {
     if (fs->damaged && !load_truncated) {
-        set_err(err, errlen,
-                "journal %s is damaged at offset %zu (%s); set DATA_LOAD_TRUNCATED=yes to "
-                "start without that record and everything after it",
-                fs->name, fs->good, fs->why);
+        ckv_set_err(err, errlen,
+                    "journal %s is damaged at offset %zu (%s); set DATA_LOAD_TRUNCATED=yes to "
+                    "start without that record and everything after it",
+                    fs->name, fs->good, fs->why);
         return CKV_ERROR;
     }
     log_warn("journal %s: %s at offset %zu; cutting %zu bytes%s", fs->name, fs->why, fs->good,
              size - fs->good,
              fs->damaged ? " and every later segment (DATA_LOAD_TRUNCATED=yes)" : " (torn tail)");
     if (cut_file(dir_fd, fs->name, fs->good) != 0) {
-        set_err(err, errlen, "cannot cut %s: %s", fs->name, strerror(errno));
+        ckv_set_err(err, errlen, "cannot cut %s: %s", fs->name, strerror(errno));
         return CKV_ERROR;
     }
     out->dropped_bytes += size - fs->good;
@@ -280,8 +270,8 @@ static int replay_segments(int dir_fd, const uint64_t *segs, size_t count, size_
         char name[32];
         ckv_segment_name(segs[i], name, sizeof(name));
         if (i > first && segs[i] != segs[i - 1] + 1 && !load_truncated) {
-            set_err(err, errlen, "journal segment %llu is missing (before %s)",
-                    (unsigned long long)segs[i - 1] + 1, name);
+            ckv_set_err(err, errlen, "journal segment %llu is missing (before %s)",
+                        (unsigned long long)segs[i - 1] + 1, name);
             return CKV_ERROR;
         }
         file_scan fs = {.name = name, .last_file = i + 1 == count};
@@ -311,7 +301,7 @@ int ckv_persist_load(int dir_fd, const char *dir, bool load_truncated, ckv_repli
     unlinkat(dir_fd, CKV_SNAPSHOT_TMP, 0); /* a snapshot that did not finish */
     uint64_t *segs = malloc(SEGMENTS_MAX * sizeof(*segs));
     if (segs == NULL) {
-        set_err(err, errlen, "out of memory");
+        ckv_set_err(err, errlen, "out of memory");
         return CKV_ERROR;
     }
     uint64_t next_segment = 0;
@@ -326,8 +316,8 @@ int ckv_persist_load(int dir_fd, const char *dir, bool load_truncated, ckv_repli
         remove_segments(dir_fd, segs, 0, first);
         /* the history goes on from where the snapshot (or nothing) left it */
         if (first < count && segs[first] != next_segment && !load_truncated) {
-            set_err(err, errlen, "journal segment %llu is missing (the oldest kept is %llu)",
-                    (unsigned long long)next_segment, (unsigned long long)segs[first]);
+            ckv_set_err(err, errlen, "journal segment %llu is missing (the oldest kept is %llu)",
+                        (unsigned long long)next_segment, (unsigned long long)segs[first]);
             free(segs);
             return CKV_ERROR;
         }

@@ -6,6 +6,7 @@
  * no such ambiguity, so inet_pton + inet_ntop give its canonical (RFC 5952) text. Names
  * are lower-cased. inet_pton/inet_ntop are pure text conversions: no I/O here. */
 #include "causalkv/view.h"
+#include "causalkv/errmsg.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -16,19 +17,6 @@
 #define PORT_DIGITS_MAX 5  /* "65535" */
 #define DNS_LABEL_MAX 63   /* RFC 1035 section 2.3.4 */
 #define ECHO_MAX 64        /* bytes of a bad item quoted back in an error message */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int is_space(char c)
 {
@@ -262,16 +250,16 @@ int ckv_view_add(ckv_view *v, const char *s, size_t len, char *err, size_t errle
         else
             trim(&s, &len);
         int shown = (int)(len < ECHO_MAX ? len : ECHO_MAX);
-        set_err(err, errlen, "unparsable member '%.*s'%s (want host:port)", shown, s ? s : "",
-                len > ECHO_MAX ? "..." : "");
+        ckv_set_err(err, errlen, "unparsable member '%.*s'%s (want host:port)", shown, s ? s : "",
+                    len > ECHO_MAX ? "..." : "");
         return CKV_ERROR;
     }
     if (ckv_view_index_of(v, addr) >= 0) {
-        set_err(err, errlen, "duplicate member %s", addr);
+        ckv_set_err(err, errlen, "duplicate member %s", addr);
         return CKV_ERROR;
     }
     if (v->n >= CKV_VIEW_MAX) {
-        set_err(err, errlen, "too many members (at most %d)", CKV_VIEW_MAX);
+        ckv_set_err(err, errlen, "too many members (at most %d)", CKV_VIEW_MAX);
         return CKV_ERROR;
     }
     memcpy(v->addrs[v->n], addr, CKV_ADDR_MAX);
@@ -289,7 +277,7 @@ int ckv_view_parse_csv(const char *csv, ckv_view *out, char *err, size_t errlen)
     size_t all_len = strlen(all);
     trim(&all, &all_len);
     if (all_len == 0) {
-        set_err(err, errlen, "empty view");
+        ckv_set_err(err, errlen, "empty view");
         return CKV_ERROR;
     }
 
@@ -302,7 +290,7 @@ int ckv_view_parse_csv(const char *csv, ckv_view *out, char *err, size_t errlen)
         size_t len = (size_t)(item_end - item);
         trim(&s, &len);
         if (len == 0) {
-            set_err(err, errlen, "empty member at position %u", pos);
+            ckv_set_err(err, errlen, "empty member at position %u", pos);
             return CKV_ERROR;
         }
         if (ckv_view_add(&v, s, len, err, errlen) != CKV_OK)
@@ -319,19 +307,19 @@ int ckv_view_parse_csv(const char *csv, ckv_view *out, char *err, size_t errlen)
 int ckv_view_check_rf(const ckv_view *v, long rf, char *err, size_t errlen)
 {
     if (v->n == 0) {
-        set_err(err, errlen, "empty view");
+        ckv_set_err(err, errlen, "empty view");
         return CKV_ERROR;
     }
     if (v->n > CKV_VIEW_MAX) {
-        set_err(err, errlen, "too many members (at most %d)", CKV_VIEW_MAX);
+        ckv_set_err(err, errlen, "too many members (at most %d)", CKV_VIEW_MAX);
         return CKV_ERROR;
     }
     if (rf < 1) {
-        set_err(err, errlen, "repl-factor must be >= 1 (got %ld)", rf);
+        ckv_set_err(err, errlen, "repl-factor must be >= 1 (got %ld)", rf);
         return CKV_ERROR;
     }
     if (v->n % (unsigned long)rf != 0) {
-        set_err(err, errlen, "%u members is not a multiple of repl-factor %ld", v->n, rf);
+        ckv_set_err(err, errlen, "%u members is not a multiple of repl-factor %ld", v->n, rf);
         return CKV_ERROR;
     }
     return CKV_OK;
