@@ -21,32 +21,7 @@ PIDS=()
 ckv_stop_on_exit
 
 client() {
-    python3 - "$addr" "$1" "$rid" "$2" <<'PY'
-import http.client, json, os, sys, time
-addr, n, rid, pid = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-host, port = addr.rsplit(":", 1)
-hdrs = {"X-Request-Id": rid} if rid else {}
-deadline = time.monotonic() + 120
-while True:
-    try:
-        c = http.client.HTTPConnection(host, int(port), timeout=30)
-        c.request("GET", "/livez")
-        c.getresponse().read()
-        break
-    except OSError:
-        if time.monotonic() > deadline or not os.path.exists("/proc/" + pid):
-            raise SystemExit("the node did not start (a sanitizer build cannot run "
-                             "under valgrind)")
-        time.sleep(0.1)
-c.request("PUT", "/kv-store/keys/k", body=json.dumps({"value": "v"}),
-          headers={"Content-Type": "application/json"})
-c.getresponse().read()
-for _ in range(n):
-    c.request("GET", "/kv-store/keys/k", headers=hdrs)
-    r = c.getresponse()
-    r.read()
-    assert r.status == 200, r.status
-PY
+    python3 "$(dirname "${BASH_SOURCE[0]}")/callgrind_client.py" "$addr" "$1" "$rid" "$2"
 }
 
 run() {
