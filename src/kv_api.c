@@ -4,6 +4,7 @@
 #include "proxy.h"
 #include "replication.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,26 +84,19 @@ static void key_get(ckv_node *n, ckv_req *req, const char *key, size_t klen, ckv
         ckv_reply_error(req, 404, "Key does not exist", &n->r.map, ctx);
 }
 
-/* The reply's fields before the context. A write that ran without part of the client's
- * history says so: what it found (replaced, doesExist) is what this replica held, and a
- * delete there is written even when the key held nothing here. */
-static const char *write_head(bool del, const ckv_write_info *found)
+/* What a write found, as the reply's first fields: index by write_found(). */
+static const char *const write_heads[] = {
+    "{\"message\":\"Added successfully\",\"replaced\":false",
+    "{\"message\":\"Updated successfully\",\"replaced\":true",
+    "{\"message\":\"Deleted successfully\",\"doesExist\":true",
+    /* only without the history: the tombstone is written although the key held nothing
+     * here, since it may be live in the client's view */
+    "{\"message\":\"Deleted successfully\",\"doesExist\":false",
+};
+
+static size_t write_found(bool del, const ckv_write_info *found)
 {
-#define ADDED "{\"message\":\"Added successfully\",\"replaced\":false"
-#define UPDATED "{\"message\":\"Updated successfully\",\"replaced\":true"
-#define DELETED "{\"message\":\"Deleted successfully\",\"doesExist\":true"
-#define DELETED_NOT_HERE "{\"message\":\"Deleted successfully\",\"doesExist\":false"
-#define PARTIAL ",\"partial-history\":true"
-    static const char *const exact[] = {ADDED, UPDATED, DELETED, DELETED_NOT_HERE};
-    static const char *const partial[] = {ADDED PARTIAL, UPDATED PARTIAL, DELETED PARTIAL,
-                                          DELETED_NOT_HERE PARTIAL};
-#undef ADDED
-#undef UPDATED
-#undef DELETED
-#undef DELETED_NOT_HERE
-#undef PARTIAL
-    int i = del ? (found->replaced ? 2 : 3) : (found->replaced ? 1 : 0);
-    return found->partial ? partial[i] : exact[i];
+    return del ? (found->replaced ? 2 : 3) : (found->replaced ? 1 : 0);
 }
 
 static void key_write(ckv_node *n, ckv_req *req, const char *key, size_t klen,
@@ -127,8 +121,13 @@ static void key_write(ckv_node *n, ckv_req *req, const char *key, size_t klen,
     ckv_repl_on_local_write(n);
     if (found.partial)
         n->metrics.writes_without_history++;
-    reply_key_result(n, req, del || found.replaced ? 200 : 201, write_head(del, &found), NULL, ctx,
-                     true);
+    const char *head = write_heads[write_found(del, &found)];
+    char flagged[128];
+    if (found.partial) { /* what it found is this replica's word, not the client's view */
+        snprintf(flagged, sizeof(flagged), "%s,\"partial-history\":true", head);
+        head = flagged;
+    }
+    reply_key_result(n, req, del || found.replaced ? 200 : 201, head, NULL, ctx, true);
 }
 
 /* The proxy's deadline of a forwarded request (0 when not forwarded or not given). */
@@ -180,7 +179,7 @@ static bool forward_for_history(ckv_node *n, ckv_req *req, ckv_op op, const ckv_
 {
     uint32_t peers[CKV_VIEW_MAX];
     if (op != CKV_OP_GET || req->tried_other_replica || is_forwarded(req) ||
-        !ckv_replica_serving(&n->r, op) || ctx->epoch != n->r.map.epoch)
+        !ckv_replica_serving(&n->r, op))
         return false;
     uint32_t count = ckv_repl_peers_with_history(n, ctx, peers);
     if (count == 0)

@@ -105,13 +105,17 @@ static void push_peer(ckv_node *n, uint32_t peer)
          (n)->r.self >= 0 && peer < peer##_end; peer++)                                            \
         if (peer != (uint32_t)(n)->r.self)
 
+static void remember_clock(ckv_repl_peer *rp, const ckv_vclock *clock)
+{
+    rp->known = *clock;
+    rp->known_valid = true;
+}
+
 void ckv_repl_peer_clock(ckv_node *n, uint32_t peer, const ckv_vclock *clock)
 {
     ckv_repl_sync_map(n);
-    if (peer >= CKV_VIEW_MAX || clock->n != n->r.map.view.n)
-        return;
-    n->repl[peer].known = *clock;
-    n->repl[peer].known_valid = true;
+    if (peer < CKV_VIEW_MAX && clock->n == n->r.map.view.n)
+        remember_clock(&n->repl[peer], clock);
 }
 
 uint32_t ckv_repl_peers_with_history(ckv_node *n, const ckv_context *ctx, uint32_t *out)
@@ -182,8 +186,7 @@ static void sync_peer(ckv_node *n, uint32_t peer);
 /* Adopts the responder's clock once every chunk of its state has been merged. */
 static void sync_complete(ckv_node *n, ckv_repl_peer *rp)
 {
-    rp->known = rp->sync_target;
-    rp->known_valid = true;
+    remember_clock(rp, &rp->sync_target);
     bool advanced = ckv_replica_merge_clock(&n->r, &rp->sync_target);
     if (!rp->synced_once && !n->r.has_base) {
         ckv_replica_hold_base(&n->r); /* that first full answer carried the base state too */
