@@ -45,6 +45,8 @@ static bool caller_is_member(ckv_node *n, ckv_req *req)
 {
     char *host = NULL;
     ev_uint16_t port = 0;
+    if (req->ev == NULL)
+        return false; /* an inner request never reaches an internal route */
     evhttp_connection_get_peer(evhttp_request_get_connection(req->ev), &host, &port);
     if (host == NULL)
         return false;

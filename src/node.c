@@ -3,6 +3,7 @@
 #include "router.h"
 #include "backup_api.h"
 #include "membership.h"
+#include "proxy.h"
 #include "replication.h"
 #include "sd_notify.h"
 #include "vc_coordinator.h"
@@ -230,7 +231,8 @@ static int make_pool(ckv_node *n)
         .idle_retire_ms = n->cfg.http_timeout_ms / 2,
     };
     n->pool = ckv_peer_pool_new(n->base, &opt);
-    return n->pool != NULL ? CKV_OK : CKV_ERROR;
+    n->proxy_queue = n->pool != NULL ? ckv_proxy_queue_new(n) : NULL;
+    return n->proxy_queue != NULL ? CKV_OK : CKV_ERROR;
 }
 
 static int make_events(ckv_node *n)
@@ -333,6 +335,8 @@ void ckv_node_free(ckv_node *n)
     n->shutting_down = true;
     if (n->park != NULL)
         ckv_park_expire_all(n->park);
+    ckv_proxy_queue_free(n->proxy_queue); /* sends what is queued, for the pool to end */
+    n->proxy_queue = NULL;
     ckv_peer_pool_free(n->pool); /* pending calls end with status 0: proxies answer 503 */
     ckv_vc_coordinator_free(n);  /* answers its client */
     ckv_vc_participant_free(n);

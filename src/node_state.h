@@ -57,6 +57,7 @@ typedef struct ckv_membership {
 typedef struct ckv_view_change ckv_view_change;
 typedef struct ckv_backup ckv_backup;
 typedef struct ckv_vc_coord ckv_vc_coord;
+typedef struct ckv_proxy_queue ckv_proxy_queue;
 
 typedef struct ckv_node {
     ckv_config cfg;
@@ -70,7 +71,8 @@ typedef struct ckv_node {
     struct event *accept_resume_ev; /* re-enables accepting after running out of fds */
     uint64_t last_accept_warn_ms;
     ckv_peer_pool *pool;
-    ckv_resolver *resolver; /* members' names → addresses, for the pool and caller checks */
+    ckv_proxy_queue *proxy_queue; /* forwarded requests waiting for the loop's batch (proxy.c) */
+    ckv_resolver *resolver;       /* members' names → addresses, for the pool and caller checks */
     ckv_conns *conns;
     ckv_http_server server;      /* what every reply updates: metrics, connection table */
     ckv_request_ids request_ids; /* this node's own X-Request-Id values */

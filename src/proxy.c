@@ -9,13 +9,32 @@
  * A read also fails over when a replica answers 503 (it could not serve it in its share
  * of the time: it lacks the history the read needs); the last replica's 503 is the answer.
  * A read can also go to another replica of this node's own shard, one that holds the
- * history the read needs; when that fails it comes back to wait here (a fallback). */
+ * history the read needs; when that fails it comes back to wait here (a fallback).
+ *
+ * Batching: an attempt is not sent at once but queued, and once per loop iteration (after
+ * every request that arrived in it has run) the queue goes out: the attempts for the same
+ * replica, reads and writes apart, as one internal batch message (fwd_batch.h), a lone
+ * attempt as the plain request it always was. Each item keeps its own deadline, which the
+ * owner enforces, and its own answer, which is handled exactly as the plain request's. A
+ * batch of writes may wait for its slowest item's deadline (a write cannot fail over
+ * once sent, so it is given all its time); a batch of reads for its earliest (a read
+ * timed out early fails over, which is safe). A batch the owner refused as a whole (an
+ * older node without the endpoint, a body over its limit) ran nothing: its items are
+ * sent again one by one. */
 #include "proxy.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "causalkv/fwd_batch.h"
 #include "causalkv/log.h"
+
+#define BATCH_URI CKV_INTERNAL_PREFIX "batch"
+/* Attempts queued in one loop iteration; more go out as soon as the queue is full. */
+#define QUEUE_MAX 1024
+/* The largest body a read's answer can have (a value escaped as JSON, and the rest),
+ * which bounds how many reads one batch may carry within the peer pool's reply limit. */
+#define READ_ANSWER_MAX(max_value) (6ull * (max_value) + 65536)
 
 typedef struct proxy_op {
     ckv_node *n;
@@ -30,7 +49,22 @@ typedef struct proxy_op {
     uint64_t deadline_ms;
     ckv_proxy_fallback fallback; /* set: the request goes back here instead of a 503 */
     char addr[CKV_ADDR_MAX];     /* replica currently asked */
+    uint32_t attempt_ms;         /* the current attempt's time */
+    uint64_t attempt_deadline_ms;
 } proxy_op;
+
+struct ckv_proxy_queue {
+    ckv_node *n;
+    struct event *flush_ev;
+    uint32_t count;
+    proxy_op *ops[QUEUE_MAX];
+};
+
+/* One batch in flight: its items, in the order of the message. */
+typedef struct batch_call {
+    uint32_t count;
+    proxy_op *ops[CKV_FWD_BATCH_MAX];
+} batch_call;
 
 static void proxy_op_free(proxy_op *op)
 {
@@ -87,6 +121,8 @@ static void reply_proxied(proxy_op *op, int status, const char *body, size_t len
 }
 
 static void proxy_try_next(proxy_op *op);
+static int enqueue(ckv_proxy_queue *q, proxy_op *op);
+static void send_single(proxy_op *op);
 
 static void proxy_give_up(proxy_op *op)
 {
@@ -151,11 +187,183 @@ static void proxy_try_next(proxy_op *op)
         uint32_t ms = attempt_ms > 0 ? attempt_ms : 1;
         CKV_LOG_REQ(CKV_LOG_DEBUG, ckv_req_id(op->req), "proxy: forwarding %s %s to %s",
                     ckv_method_name(op->method), op->uri, op->addr);
-        if (ckv_peer_forward(n->pool, op->addr, op->method, op->uri, op->body, op->body_len, ms,
-                             now + ms, ckv_req_id(op->req), on_proxy_reply, op) == CKV_OK)
+        op->attempt_ms = ms;
+        op->attempt_deadline_ms = now + ms;
+        if (enqueue(n->proxy_queue, op) == CKV_OK)
             return;
     }
     proxy_give_up(op);
+}
+
+/* Sends one attempt as a plain forwarded request; on failure, the next replica. */
+static void send_single(proxy_op *op)
+{
+    ckv_node *n = op->n;
+    if (ckv_peer_forward(n->pool, op->addr, op->method, op->uri, op->body, op->body_len,
+                         op->attempt_ms, op->attempt_deadline_ms, ckv_req_id(op->req),
+                         on_proxy_reply, op) != CKV_OK)
+        proxy_try_next(op);
+}
+
+static uint8_t fwd_method(enum evhttp_cmd_type m)
+{
+    return m == EVHTTP_REQ_PUT      ? CKV_FWD_PUT
+           : m == EVHTTP_REQ_DELETE ? CKV_FWD_DELETE
+                                    : CKV_FWD_GET;
+}
+
+static void on_batch_reply(int status, const char *body, size_t len, void *arg)
+{
+    batch_call *c = arg;
+    ckv_fwd_answer answers[CKV_FWD_BATCH_MAX];
+    uint32_t got = 0;
+    if (status > 0 && status != 200) { /* refused as a whole: none of it ran */
+        c->ops[0]->n->metrics.proxy_batches_refused++;
+        for (uint32_t i = 0; i < c->count; i++)
+            send_single(c->ops[i]);
+        free(c);
+        return;
+    }
+    bool ok = status == 200 &&
+              ckv_fwd_decode_reply(body, len, answers, CKV_FWD_BATCH_MAX, &got) == CKV_OK &&
+              got == c->count;
+    for (uint32_t i = 0; i < c->count; i++) {
+        if (!ok)
+            on_proxy_reply(status > 0 ? CKV_PEER_NO_REPLY : status, NULL, 0, c->ops[i]);
+        else if (answers[i].status == 0)
+            on_proxy_reply(CKV_PEER_UNSENT, NULL, 0, c->ops[i]);
+        else
+            on_proxy_reply(answers[i].status, answers[i].body, answers[i].body_len, c->ops[i]);
+    }
+    free(c);
+}
+
+/* Sends c's attempts (all to one replica) as one batch; on failure, each as before. */
+static void send_batch(ckv_node *n, batch_call *c)
+{
+    ckv_fwd_item items[CKV_FWD_BATCH_MAX];
+    uint32_t timeout_ms = c->ops[0]->attempt_ms;
+    for (uint32_t i = 0; i < c->count; i++) {
+        proxy_op *op = c->ops[i];
+        const char *id = ckv_req_id(op->req);
+        items[i] = (ckv_fwd_item){.method = fwd_method(op->method),
+                                  .deadline_ms = op->attempt_deadline_ms,
+                                  .uri = op->uri,
+                                  .uri_len = (uint32_t)strlen(op->uri),
+                                  .id = id,
+                                  .id_len = (uint32_t)strlen(id),
+                                  .body = op->body,
+                                  .body_len = (uint32_t)op->body_len};
+        bool longer = op->attempt_ms > timeout_ms;
+        if (op->is_write ? longer : !longer)
+            timeout_ms = op->attempt_ms;
+    }
+    ckv_sbuf b;
+    ckv_sbuf_init(&b);
+    int rc = ckv_fwd_encode_request(&b, items, c->count);
+    if (rc == CKV_OK && !ckv_sbuf_failed(&b) &&
+        ckv_peer_send(n->pool, c->ops[0]->addr, EVHTTP_REQ_POST, BATCH_URI, b.data, b.len,
+                      timeout_ms, 0, on_batch_reply, c) == CKV_OK) {
+        n->metrics.proxy_batches++;
+        n->metrics.proxy_batched_requests += c->count;
+        ckv_sbuf_free(&b);
+        return;
+    }
+    ckv_sbuf_free(&b);
+    for (uint32_t i = 0; i < c->count; i++)
+        send_single(c->ops[i]);
+    free(c);
+}
+
+/* Whether op may join a batch to the same replica that holds these (first: its first). */
+static bool joins(const proxy_op *first, const proxy_op *op, uint32_t count, size_t bytes,
+                  const ckv_config *cfg)
+{
+    if (op->is_write != first->is_write || strcmp(op->addr, first->addr) != 0)
+        return false;
+    if (count >= CKV_FWD_BATCH_MAX ||
+        bytes + op->body_len + strlen(op->uri) + 64 > cfg->max_body_bytes)
+        return false;
+    return op->is_write ||
+           (count + 1) * READ_ANSWER_MAX(cfg->max_value_bytes) <= cfg->internal_max_body_bytes;
+}
+
+/* Sends every queued attempt: those for one replica together. */
+static void flush_queue(ckv_proxy_queue *q)
+{
+    ckv_node *n = q->n;
+    uint32_t count = q->count;
+    proxy_op *ops[QUEUE_MAX];
+    memcpy(ops, q->ops, count * sizeof(*ops));
+    q->count = 0; /* a failed send queues its next attempt anew */
+    for (uint32_t i = 0; i < count; i++) {
+        if (ops[i] == NULL)
+            continue;
+        batch_call *c = malloc(sizeof(*c));
+        if (c == NULL) {
+            send_single(ops[i]);
+            continue;
+        }
+        c->count = 0;
+        size_t bytes = 16;
+        const proxy_op *first = ops[i];
+        for (uint32_t j = i; j < count; j++) {
+            if (ops[j] != NULL && (j == i || joins(first, ops[j], c->count, bytes, &n->cfg))) {
+                bytes += ops[j]->body_len + strlen(ops[j]->uri) + 64;
+                c->ops[c->count++] = ops[j];
+                ops[j] = NULL;
+            }
+        }
+        if (c->count == 1) {
+            send_single(c->ops[0]);
+            free(c);
+        } else {
+            send_batch(n, c);
+        }
+    }
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    flush_queue(arg);
+}
+
+static int enqueue(ckv_proxy_queue *q, proxy_op *op)
+{
+    if (q == NULL) {
+        send_single(op);
+        return CKV_OK;
+    }
+    if (q->count == QUEUE_MAX)
+        flush_queue(q);
+    q->ops[q->count++] = op;
+    if (q->count == 1)
+        event_active(q->flush_ev, EV_TIMEOUT, 0);
+    return CKV_OK;
+}
+
+ckv_proxy_queue *ckv_proxy_queue_new(ckv_node *n)
+{
+    ckv_proxy_queue *q = calloc(1, sizeof(*q));
+    if (q == NULL)
+        return NULL;
+    q->n = n;
+    q->flush_ev = event_new(n->base, -1, 0, on_flush, q);
+    if (q->flush_ev == NULL) {
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+void ckv_proxy_queue_free(ckv_proxy_queue *q)
+{
+    if (q == NULL)
+        return;
+    flush_queue(q); /* the pool, freed after, ends what was sent */
+    event_free(q->flush_ev);
+    free(q);
 }
 
 /* The request copied for sending; NULL when out of memory. */

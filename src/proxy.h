@@ -5,6 +5,11 @@
 
 #include "node_state.h"
 
+/* The attempts queued in this loop iteration (see proxy.c's batching), owned by the node. */
+ckv_proxy_queue *ckv_proxy_queue_new(ckv_node *n);
+/* Sends what is queued (the pool, freed later, ends it), then frees q. NULL-safe. */
+void ckv_proxy_queue_free(ckv_proxy_queue *q);
+
 void ckv_proxy_forward(ckv_node *n, ckv_req *req, uint32_t shard);
 
 /* Runs a request again when forwarding did not get it served. */

@@ -18,6 +18,7 @@ typedef struct repl_call {
     ckv_node *n;
     uint32_t peer;
     uint64_t map_gen; /* peer indexes into the map of that generation */
+    size_t versions;  /* in the push this call carries */
 } repl_call;
 
 static repl_call *repl_call_new(ckv_node *n, uint32_t peer)
@@ -27,6 +28,7 @@ static repl_call *repl_call_new(ckv_node *n, uint32_t peer)
         c->n = n;
         c->peer = peer;
         c->map_gen = n->r.map_gen;
+        c->versions = 0;
     }
     return c;
 }
@@ -68,6 +70,7 @@ static void on_push_reply(int status, const char *body, size_t len, void *arg)
         n->repl[c->peer].acked = reply.clock.c[n->r.self];
         ckv_repl_peer_clock(n, c->peer, &reply.clock);
         n->metrics.pushes++;
+        n->metrics.pushed_versions += c->versions;
         if (n->repl[c->peer].acked < ckv_wlog_last_seq(n->r.wlog))
             push_peer(n, c->peer);
     }
@@ -88,6 +91,8 @@ static void push_peer(ckv_node *n, uint32_t peer)
     ckv_wire_push head = {.epoch = n->r.map.epoch, .from = (uint64_t)n->r.self};
     ckv_wire_push_encode(&b, &head, batch, count);
     repl_call *c = repl_call_new(n, peer);
+    if (c != NULL)
+        c->versions = count;
     if (c != NULL && !ckv_sbuf_failed(&b) &&
         ckv_peer_send(n->pool, n->r.map.view.addrs[peer], EVHTTP_REQ_POST,
                       CKV_INTERNAL_PREFIX "replicate", b.data, b.len, n->cfg.proxy_timeout_ms, 0,

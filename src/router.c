@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backup_api.h"
+#include "batch_api.h"
 #include "dashboard_api.h"
 #include "internal_api.h"
 #include "kv_api.h"
@@ -82,6 +83,14 @@ static void run_sync(ckv_node *n, ckv_req *req, const char *rest, size_t len)
         ckv_internal_sync(n, req);
     else
         ckv_internal_foreign_sync(n, req);
+}
+
+static void dispatch(ckv_req *req, void *arg);
+
+static void run_batch(ckv_node *n, ckv_req *req, const char *rest, size_t len)
+{
+    (void)rest, (void)len;
+    ckv_batch_serve(n, req, dispatch);
 }
 
 static void run_view_question(ckv_node *n, ckv_req *req, const char *rest, size_t len)
@@ -158,6 +167,9 @@ static const route routes[] = {
     /* which view this node holds: asked by nodes that are not members (yet) too */
     {INTERNAL("view"), false, EVHTTP_REQ_POST, "POST", CKV_EP_INTERNAL, ROUTE_NODES,
      run_view_question},
+    /* forwarded client requests, many in one: from any node holding the secret, like the
+     * plain forwarded requests they stand for */
+    {INTERNAL("batch"), false, EVHTTP_REQ_POST, "POST", CKV_EP_INTERNAL, ROUTE_NODES, run_batch},
     {INTERNAL("view/"), true, EVHTTP_REQ_POST, "POST", CKV_EP_INTERNAL, ROUTE_MEMBERS, run_view_op},
     {CKV_INTERNAL_PREFIX, true, ~0u, NULL, CKV_EP_INTERNAL, ROUTE_MEMBERS, run_not_found},
     /* the whole shard's data: with CLUSTER_SECRET set, only for those who hold it */

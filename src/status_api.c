@@ -132,6 +132,19 @@ void ckv_metrics_serve(ckv_node *n, ckv_req *req)
               "counter", m->anti_entropy_rounds);
     add_gauge(&b, "causalkv_pushes_total", "Acknowledged replication pushes.", "counter",
               m->pushes);
+    add_gauge(&b, "causalkv_pushed_versions_total", "Versions in acknowledged replication pushes.",
+              "counter", m->pushed_versions);
+    add_gauge(&b, "causalkv_proxy_batches_total",
+              "Batch messages of two or more forwarded requests sent.", "counter",
+              m->proxy_batches);
+    add_gauge(&b, "causalkv_proxy_batched_requests_total",
+              "Forwarded requests sent inside batch messages.", "counter",
+              m->proxy_batched_requests);
+    add_gauge(&b, "causalkv_proxy_batches_refused_total",
+              "Batches a peer refused whole (nothing ran): their requests sent one by one.",
+              "counter", m->proxy_batches_refused);
+    add_gauge(&b, "causalkv_batches_served_total", "Batch messages of forwarded requests answered.",
+              "counter", m->batches_served);
     add_gauge(&b, "causalkv_proxy_failovers_total", "Proxy attempts that moved to another replica.",
               "counter", m->proxy_failovers);
     add_gauge(&b, "causalkv_proxy_unavailable_total", "Proxied requests answered 503.", "counter",

@@ -11,6 +11,19 @@
 #include "causalkv/json_codec.h"
 #include "causalkv/log.h"
 #include "conn_track.h"
+#include "peer_pool.h"
+
+struct ckv_req_inner {
+    enum evhttp_cmd_type method;
+    char *uri;
+    ckv_sbuf body;
+    char deadline[24];               /* the forwarder's deadline in decimal; "": none */
+    char id[CKV_REQUEST_ID_MAX + 1]; /* "": none */
+    ckv_req_sink sink;
+    void *sink_arg;
+};
+
+static void free_inner(ckv_req *r);
 
 ckv_req *ckv_req_new(ckv_http_server *server, struct evhttp_request *ev)
 {
@@ -21,6 +34,38 @@ ckv_req *ckv_req_new(ckv_http_server *server, struct evhttp_request *ev)
     r->server = server;
     r->start_us = ckv_mono_us();
     r->endpoint = CKV_EP_OTHER;
+    return r;
+}
+
+ckv_req *ckv_req_new_inner(ckv_http_server *server, enum evhttp_cmd_type method, const char *uri,
+                           size_t uri_len, const char *body, size_t body_len, const char *id,
+                           size_t id_len, uint64_t deadline_ms, ckv_req_sink sink, void *sink_arg)
+{
+    ckv_req *r = ckv_req_new(server, NULL);
+    ckv_req_inner *in = r != NULL ? calloc(1, sizeof(*in)) : NULL;
+    char *u = in != NULL ? malloc(uri_len + 1) : NULL;
+    if (u == NULL || id_len > CKV_REQUEST_ID_MAX) {
+        free(in);
+        free(r);
+        return NULL;
+    }
+    memcpy(u, uri, uri_len);
+    u[uri_len] = '\0';
+    in->uri = u;
+    in->method = method;
+    ckv_sbuf_init(&in->body);
+    ckv_sbuf_add(&in->body, body, body_len);
+    memcpy(in->id, id, id_len);
+    in->id[id_len] = '\0';
+    if (deadline_ms != 0)
+        snprintf(in->deadline, sizeof(in->deadline), "%llu", (unsigned long long)deadline_ms);
+    in->sink = sink;
+    in->sink_arg = sink_arg;
+    r->inner = in;
+    if (ckv_sbuf_failed(&in->body)) {
+        free_inner(r);
+        return NULL;
+    }
     return r;
 }
 
@@ -80,16 +125,30 @@ static const char *reason_phrase(int status)
 
 enum evhttp_cmd_type ckv_req_method(const ckv_req *r)
 {
-    return evhttp_request_get_command(r->ev);
+    return r->inner != NULL ? r->inner->method : evhttp_request_get_command(r->ev);
 }
 
 const char *ckv_req_uri(const ckv_req *r)
 {
-    return evhttp_request_get_uri(r->ev);
+    return r->inner != NULL ? r->inner->uri : evhttp_request_get_uri(r->ev);
+}
+
+/* The headers an inner request has: those of a forwarded request. */
+static const char *inner_header(const ckv_req_inner *in, const char *name)
+{
+    if (evutil_ascii_strcasecmp(name, CKV_HDR_FORWARDED) == 0)
+        return "batch";
+    if (evutil_ascii_strcasecmp(name, CKV_HDR_DEADLINE) == 0 && in->deadline[0] != '\0')
+        return in->deadline;
+    if (evutil_ascii_strcasecmp(name, CKV_REQUEST_ID_HEADER) == 0 && in->id[0] != '\0')
+        return in->id;
+    return NULL;
 }
 
 const char *ckv_req_header(const ckv_req *r, const char *name)
 {
+    if (r->inner != NULL)
+        return inner_header(r->inner, name);
     return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
 }
 
@@ -98,6 +157,10 @@ static void scan_browser_headers(ckv_req *r)
     if (r->browser_headers_scanned)
         return;
     r->browser_headers_scanned = true;
+    if (r->inner != NULL) {
+        r->client_id = inner_header(r->inner, CKV_REQUEST_ID_HEADER);
+        return;
+    }
     const struct evkeyvalq *q = evhttp_request_get_input_headers(r->ev);
     for (const struct evkeyval *h = q->tqh_first; h != NULL; h = h->next.tqe_next) {
         char c = h->key[0] | 0x20;
@@ -143,11 +206,17 @@ const char *ckv_req_context_header(ckv_req *r)
 
 void ckv_req_add_header(ckv_req *r, const char *name, const char *value)
 {
+    if (r->inner != NULL)
+        return;
     evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);
 }
 
 const char *ckv_req_body(const ckv_req *r, size_t *len)
 {
+    if (r->inner != NULL) {
+        *len = r->inner->body.len;
+        return *len > 0 ? r->inner->body.data : "";
+    }
     struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
     *len = evbuffer_get_length(in);
     return *len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
@@ -190,6 +259,12 @@ void ckv_req_context(ckv_req *r, const ckv_shard_map *map, ckv_context *ctx)
 
 int ckv_req_set_body(ckv_req *r, ckv_sbuf *body)
 {
+    if (r->inner != NULL) {
+        ckv_sbuf_free(&r->inner->body);
+        r->inner->body = *body;
+        ckv_sbuf_init(body);
+        return ckv_sbuf_failed(&r->inner->body) ? CKV_ERROR : CKV_OK;
+    }
     struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
     evbuffer_drain(in, evbuffer_get_length(in));
     int rc =
@@ -239,6 +314,29 @@ static void add_request_id(ckv_req *r, int status, double elapsed)
                           elapsed * 1e3);
 }
 
+static void free_inner(ckv_req *r)
+{
+    free(r->inner->uri);
+    ckv_sbuf_free(&r->inner->body);
+    free(r->inner);
+    free(r->id);
+    free(r);
+}
+
+/* An inner request's answer goes to its batch (body consumed, may be NULL: empty). */
+static void finish_inner(ckv_req *r, int status, ckv_sbuf *body)
+{
+    double elapsed = (double)(ckv_mono_us() - r->start_us) / 1e6;
+    add_request_id(r, status, elapsed);
+    ckv_metrics_observe(r->server->metrics, r->endpoint, status, elapsed);
+    ckv_sbuf empty;
+    ckv_sbuf_init(&empty);
+    ckv_req_sink sink = r->inner->sink;
+    void *arg = r->inner->sink_arg;
+    free_inner(r);
+    sink(arg, status, body != NULL ? body : &empty);
+}
+
 static void finish(ckv_req *r, int status)
 {
     double elapsed = (double)(ckv_mono_us() - r->start_us) / 1e6;
@@ -254,6 +352,10 @@ static void finish(ckv_req *r, int status)
 
 void ckv_reply_empty(ckv_req *r, int status)
 {
+    if (r->inner != NULL) {
+        finish_inner(r, status, NULL);
+        return;
+    }
     finish(r, status);
 }
 
@@ -266,6 +368,10 @@ void ckv_reply_typed(ckv_req *r, int status, const char *content_type, ckv_sbuf 
                       "{\"message\":\"Error\",\"error\":\"Out of memory\",\"causal-context\":{}}");
         status = 500;
         content_type = "application/json";
+    }
+    if (r->inner != NULL) {
+        finish_inner(r, status, body);
+        return;
     }
     ckv_req_add_header(r, "Content-Type", content_type);
     if (r->context_header)

@@ -5,7 +5,13 @@
  * the handler that runs it again after a wait. Whoever holds a ckv_req answers it
  * exactly once, with ckv_reply or ckv_reply_error, which records the latency, frees the
  * record and hands the request back to evhttp. evhttp keeps the request alive until then
- * even when the client has gone. */
+ * even when the client has gone.
+ *
+ * A request can also come from inside a batch of forwarded requests (ckv_req_new_inner):
+ * it has no evhttp request of its own; its method, URI, body, request id and forwarding
+ * deadline are its own copies, the headers it is asked for are those a forwarded request
+ * carries, headers added to its reply are dropped (the forwarding node builds the
+ * client's reply), and its answer goes to the batch's sink instead of a socket. */
 #ifndef CAUSALKV_NET_HTTP_REPLY_H
 #define CAUSALKV_NET_HTTP_REPLY_H
 
@@ -23,6 +29,9 @@
 typedef struct ckv_conns ckv_conns;
 typedef struct ckv_req ckv_req;
 typedef void (*ckv_handler)(ckv_req *req, void *arg);
+/* Takes an inner request's answer: status and body (consumed by the sink). */
+typedef void (*ckv_req_sink)(void *arg, int status, ckv_sbuf *body);
+typedef struct ckv_req_inner ckv_req_inner;
 
 /* What every reply of one server updates: its metrics and its connection table. */
 typedef struct ckv_http_server {
@@ -32,7 +41,8 @@ typedef struct ckv_http_server {
 } ckv_http_server;
 
 struct ckv_req {
-    struct evhttp_request *ev;
+    struct evhttp_request *ev; /* NULL for an inner request */
+    ckv_req_inner *inner;      /* NULL for a request evhttp handed over */
     ckv_http_server *server;
     uint64_t start_us;         /* arrival, monotonic */
     uint64_t wait_deadline_ms; /* wall clock; set by the first wait, kept across retries */
@@ -53,6 +63,12 @@ struct ckv_req {
 
 /* NULL when out of memory (the caller answers with evhttp_send_error). */
 ckv_req *ckv_req_new(ckv_http_server *server, struct evhttp_request *ev);
+
+/* An inner request: copies of method, uri, body and id (id_len 0: none), the forwarder's
+ * deadline (wall-clock ms, 0: none), and where its answer goes. NULL when out of memory. */
+ckv_req *ckv_req_new_inner(ckv_http_server *server, enum evhttp_cmd_type method, const char *uri,
+                           size_t uri_len, const char *body, size_t body_len, const char *id,
+                           size_t id_len, uint64_t deadline_ms, ckv_req_sink sink, void *sink_arg);
 
 const char *ckv_method_name(enum evhttp_cmd_type m);
 enum evhttp_cmd_type ckv_req_method(const ckv_req *r);
