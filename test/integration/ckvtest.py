@@ -277,6 +277,7 @@ REGISTRY = {
     "test_names": 21,
     "test_install": 22,  # cmake --install, --config, sd_notify, the systemd unit
     "test_request_ids": 23,
+    "test_batch": 24,  # batches of forwarded requests, and an owner without them
 }
 SCRIPT_PORTS = (13800, 18000, 18001, 18002, 18003, 18200)
 
