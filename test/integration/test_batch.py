@@ -11,7 +11,9 @@
     method): 400 with a JSON error, the node unharmed; GET on the endpoint: 405
   4 an owner that refuses the batch endpoint (an older node: 404): the front sends each
     request of the refused batch again on its own, and every client gets its answer
-  5 an empty node forwarding everything it gets: nothing in its store, all served"""
+  5 an empty node forwarding everything it gets: nothing in its store, all served
+  6 REPL_BATCH is what a push carries at most: writes pile up while the replica is
+    paused, and after it resumes they go over in pushes of at most REPL_BATCH versions"""
 
 import json
 import os
@@ -189,6 +191,29 @@ class Batching(CkvTestCase):
         for t in threads:
             t.join()
         self.assertEqual(results, [200] * len(keys))
+
+
+class PushBatch(CkvTestCase):
+    def test_6_a_push_carries_at_most_repl_batch_versions(self):
+        cluster = Cluster(2, 2, addrs=SLOT.addrs(2), name="batch-push", env={"REPL_BATCH": 4})
+        try:
+            a = cluster.addrs
+            poll(lambda: all(ckvtest.health(x)[0] == 200 for x in a), 15, msg="both healthy")
+            cluster.pause(1)
+            try:
+                for i in range(40):
+                    self.assertEqual(ckvtest.kv_put_obj(a[0], "b6-%d" % i, "v")[0], 201)
+            finally:
+                cluster.resume(1)
+            poll(lambda: ckvtest.key_count(a[1]) == 40, 15, msg="the replica has all 40")
+            pushes = metric(a[0], "causalkv_pushes_total")
+            versions = metric(a[0], "causalkv_pushed_versions_total")
+            self.assertGreater(pushes, 0)
+            self.assertLessEqual(versions / pushes, 4, "%d versions in %d pushes" % (versions, pushes))
+            self.assertGreater(versions / pushes, 1, "the piled-up writes went over batched")
+            self.assertEqual(cluster.crashed(), [])
+        finally:
+            cluster.close_checked()
 
 
 class OlderOwner(BaseHTTPRequestHandler):
