@@ -4,9 +4,11 @@
               DURATION WARMUP ELAPSED LOADAVG_BEFORE LOADAVG_AFTER
 
 RESULTS: lines "scenario \t server \t BENCH_RESULT json (or null)"; EXTRA: lines
-"key \t json value" (scenarios 7 and 8, the context body). Writes OUT, prints the table.
+"key \t json value" (scenarios 7 and 8, the context body, the front node's /metrics of
+scenarios 5 and 6). Writes OUT, prints the table.
 """
 import json, sys, datetime
+import node_metrics  # bench/node_metrics.py (this script's folder is on sys.path)
 (results_path, extra_path, out_path, commit, cpu, cores, mem_kb, kernel, wrk_version,
  threads, conns, duration, warmup, elapsed, load_start, load_end) = sys.argv[1:17]
 meta = {
@@ -85,6 +87,11 @@ for sid in sorted(runs):
         entry["new_vs_old"] = round(sum(entry["new_rps"]) / sum(entry["old_rps"]), 3)
     if "journal%d" % sid in extra:
         entry["journal"] = extra["journal%d" % sid]
+    # scenarios 5 and 6: the front node's /metrics over each run (bench/node_metrics.py)
+    nm = {server: extra["node_metrics %d %s" % (sid, server)] for server in runs[sid]
+          if "node_metrics %d %s" % (sid, server) in extra}
+    if nm:
+        entry["front_node"] = nm
     entry["met"] = met
     scen.append(entry)
 
@@ -152,6 +159,8 @@ for s in scen:
         note += "; new/old %.3f (new %s, old %s req/s)" % (
             s["new_vs_old"], "+".join("%.0f" % r for r in s["new_rps"]),
             "+".join("%.0f" % r for r in s["old_rps"]))
+    if isinstance(s.get("front_node", {}).get("causalkv"), dict):
+        note += "; " + node_metrics.describe(s["front_node"]["causalkv"])
     if s["id"] == 14 and "cost_of_10_polls_per_s" in s:
         note += "; 10 polls/s cost %.3f%% of the node (target < 1%%)" % (
             100 * s["cost_of_10_polls_per_s"])

@@ -23,6 +23,10 @@
 #  13 GETs (as scenario 1) while that node writes a snapshot of its BENCH_KEYS keys: p99
 #  14 GET /kv-store/status (the dashboard's poll) on the node of scenarios 1-4: what 10
 #     tabs polling once a second cost that node (10 / its status req/s)
+#  5 and 6 also read the front node's /metrics before and after each causalkv run:
+#     mean proxy batch (batched requests / batches) and push batch (pushed versions /
+#     pushes) over the run, "n/a" when this binary lacks a counter or it did not move; and
+#     the bucket of its histogram of endpoint "keys" that holds the run's p99, beside wrk's
 #
 # Environment:
 #   BENCH_DURATION   measured seconds per run (default 10)
@@ -34,7 +38,7 @@
 #   BENCH_BUDGET     seconds the whole run may take (default 420): the caps of the bulk
 #                    loads and the view change shrink to fit what is left of it, so a slow
 #                    node shows up as a shortfall in the table instead of an overlong run
-#   BENCH_PORT       first port (default 18000; uses it up to +4)
+#   BENCH_PORT       first port (default 18000; uses it up to +6)
 #   BENCH_LOG_LEVEL  LOG_LEVEL of the nodes (default warn)
 #   BENCH_OUT        JSON output (default bench/results/latest.json)
 #   CAUSALKV_BIN     a causalkv binary to use instead of build-release's
@@ -175,32 +179,47 @@ wrk_run() {
     printf '%s\n' "$line"
 }
 
-# measure ID SERVER SCRIPT URL: warm-up, then the measured run; records the result.
+# measure ID SERVER SCRIPT URL [METRICS_ADDR]: warm-up, then the measured run; records the
+# result. With METRICS_ADDR, that node's /metrics are read just before and just after the
+# measured run, and bench/node_metrics.py's figures (batch sizes, the node's p99 of
+# endpoint "keys") go to EXTRA as "node_metrics ID SERVER".
 measure() {
-    local id=$1 server=$2 script=$3 url=$4 res
+    local id=$1 server=$2 script=$3 url=$4 maddr=${5:-} res
     local tag="s$id-$server"
     if ((WARMUP > 0)); then
         wrk_run "$RUN/$tag.warmup.out" "$WARMUP" "$script" "$url" >/dev/null || true
     fi
+    # a node that does not answer leaves an empty file: its figures are n/a
+    [[ -z "$maddr" ]] || ckv_http_get "http://$maddr/metrics" 5 >"$RUN/$tag.metrics-before" || true
     if res="$(wrk_run "$RUN/$tag.out" "$DURATION" "$script" "$url")"; then
         python3 "$BENCH_DIR/benchtool.py" wrk-line "$res" "$server"
     else
         res=null
     fi
     printf '%s\t%s\t%s\n' "$id" "$server" "$res" >>"$RESULTS"
+    if [[ -n "$maddr" ]]; then
+        ckv_http_get "http://$maddr/metrics" 5 >"$RUN/$tag.metrics-after" || true
+        extra "node_metrics $id $server" "$(python3 "$BENCH_DIR/node_metrics.py" \
+            "$RUN/$tag.metrics-before" "$RUN/$tag.metrics-after" "$res")"
+    fi
 }
 
 # pair ID TITLE SCRIPT CKV_ADDR [OLD_ADDR]: the scenario against the baseline, then against
-# causalkv; with OLD_ADDR (BENCH_OLD_BIN's node) new, old, old, new.
+# causalkv; with OLD_ADDR (BENCH_OLD_BIN's node) new, old, old, new. With PAIR_METRICS=1
+# each causalkv (and old) run also reads the /metrics of the node it sends to (measure).
 pair() {
     local id=$1 title=$2 script=$3 addr=$4 old=${5:-}
+    local m_new="" m_old=""
+    if [[ "${PAIR_METRICS:-}" == 1 ]]; then
+        m_new=$addr m_old=$old
+    fi
     ckv_log "scenario $id: $title"
     measure "$id" baseline "$script" "http://$BASE_ADDR/"
-    measure "$id" causalkv "$script" "http://$addr/"
+    measure "$id" causalkv "$script" "http://$addr/" "$m_new"
     if [[ -n "$old" ]]; then
-        old_env measure "$id" old "$script" "http://$old/"
-        old_env measure "$id" old_2 "$script" "http://$old/"
-        measure "$id" causalkv_2 "$script" "http://$addr/"
+        old_env measure "$id" old "$script" "http://$old/" "$m_old"
+        old_env measure "$id" old_2 "$script" "http://$old/" "$m_old"
+        measure "$id" causalkv_2 "$script" "http://$addr/" "$m_new"
     fi
 }
 
@@ -351,12 +370,12 @@ if scenario_on 5 || scenario_on 6; then
     python3 "$BENCH_DIR/shard_keys.py" "$front" "$RUN/local.keys" "$RUN/remote.keys" 4000 ||
         ckv_die "could not sort the keys by shard"
     if scenario_on 5; then
-        BENCH_KEYS_FILE="$RUN/remote.keys" pair 5 "proxied GET (4 nodes, R=2)" get.lua "$front" \
-            "$old_front"
+        PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/remote.keys" \
+            pair 5 "proxied GET (4 nodes, R=2)" get.lua "$front" "$old_front"
     fi
     if scenario_on 6; then
-        BENCH_KEYS_FILE="$RUN/local.keys" pair 6 "replicated PUT (4 nodes, R=2)" put.lua "$front" \
-            "$old_front"
+        PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/local.keys" \
+            pair 6 "replicated PUT (4 nodes, R=2)" put.lua "$front" "$old_front"
     fi
     stop_all "${cluster_pids[@]}"
 fi
