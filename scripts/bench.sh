@@ -23,7 +23,9 @@
 #  13 GETs (as scenario 1) while that node writes a snapshot of its BENCH_KEYS keys: p99
 #  14 GET /kv-store/status (the dashboard's poll) on the node of scenarios 1-4: what 10
 #     tabs polling once a second cost that node (10 / its status req/s)
-#  5 and 6 also read the front node's /metrics before and after each causalkv run:
+#  15 PUT over keys of both shards (local and remote in turn, so about half are proxied),
+#     all sent to one node of the cluster of 5-6 (4 nodes, R=2)
+#  5, 6, 15 also read the front node's /metrics before and after each causalkv run:
 #     mean proxy batch (batched requests / batches) and push batch (pushed versions /
 #     pushes) over the run, "n/a" when this binary lacks a counter or it did not move; and
 #     the bucket of its histogram of endpoint "keys" that holds the run's p99, beside wrk's
@@ -31,7 +33,7 @@
 # Environment:
 #   BENCH_DURATION   measured seconds per run (default 10)
 #   BENCH_WARMUP     warm-up seconds before each run (default 2; 0 skips it)
-#   BENCH_SCENARIOS  which scenarios to run (default "1 2 3 4 5 6 7 8 9 10 11 12 13 14")
+#   BENCH_SCENARIOS  which scenarios to run (default "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15")
 #   BENCH_KEYS       keys of scenarios 7, 8, 12 and 13 (default 1000000)
 #   BENCH_LOAD_MAX   cap in seconds on one bulk load (default 60)
 #   BENCH_VC_MAX     cap in seconds on the view change (default 60)
@@ -42,10 +44,10 @@
 #   BENCH_LOG_LEVEL  LOG_LEVEL of the nodes (default warn)
 #   BENCH_OUT        JSON output (default bench/results/latest.json)
 #   CAUSALKV_BIN     a causalkv binary to use instead of build-release's
-#   BENCH_OLD_BIN    a second (older) causalkv binary: scenarios 1-6 also run against it,
-#                    on nodes of its own beside the new ones, in the order new, old, old,
-#                    new (so a steady drift of the machine cancels), and the table gains
-#                    new/old, the sum of the two new runs' req/s over the two old runs'
+#   BENCH_OLD_BIN    a second (older) causalkv binary: scenarios 1-6 and 15 also run
+#                    against it, on nodes of its own beside the new ones, in the order new,
+#                    old, old, new (so a steady drift of the machine cancels), and the table
+#                    gains new/old, the sum of the two new runs' req/s over the two old runs'
 # Logs and wrk outputs of the last run are kept in run/bench/.
 set -euo pipefail
 
@@ -55,7 +57,7 @@ CKV_LOG_PREFIX=bench.sh
 
 DURATION="${BENCH_DURATION:-10}"
 WARMUP="${BENCH_WARMUP:-2}"
-SCENARIOS=" ${BENCH_SCENARIOS:-1 2 3 4 5 6 7 8 9 10 11 12 13 14} "
+SCENARIOS=" ${BENCH_SCENARIOS:-1 2 3 4 5 6 7 8 9 10 11 12 13 14 15} "
 BIG_KEYS="${BENCH_KEYS:-1000000}"
 SMALL_KEYS=10000
 LOAD_MAX="${BENCH_LOAD_MAX:-60}"
@@ -80,10 +82,10 @@ done
 BASE_ADDR="127.0.0.1:$PORT0"          # the baseline server
 SINGLE_ADDR="127.0.0.1:$((PORT0 + 1))" # scenarios 1-4
 MEM_ADDR="127.0.0.1:$((PORT0 + 2))"    # scenarios 7 and 9-11
-CLUSTER_PORT=$((PORT0 + 3))            # scenarios 5-6 and 8: 127.0.0.2… on one port
+CLUSTER_PORT=$((PORT0 + 3))            # scenarios 5-6, 15 and 8: 127.0.0.2… on one port
 DUR_ADDR="127.0.0.1:$((PORT0 + 4))"    # scenarios 9-13
 OLD_SINGLE_ADDR="127.0.0.1:$((PORT0 + 5))" # BENCH_OLD_BIN: scenarios 1-4
-OLD_CLUSTER_PORT=$((PORT0 + 6))            # BENCH_OLD_BIN: scenarios 5-6
+OLD_CLUSTER_PORT=$((PORT0 + 6))            # BENCH_OLD_BIN: scenarios 5-6 and 15
 SHM_DIR="/dev/shm/causalkv-bench-$$"   # DATA_DIR in memory-backed storage
 DISK_DIR="$RUN/data"                   # DATA_DIR on the disk holding the repository
 
@@ -343,7 +345,7 @@ cluster_addrs() { # cluster_addrs N [PORT]: 127.0.0.2:P … 127.0.0.(N+1):P, com
     printf '%s' "$out"
 }
 
-if scenario_on 5 || scenario_on 6; then
+if scenario_on 5 || scenario_on 6 || scenario_on 15; then
     view4="$(cluster_addrs 4)"
     IFS=, read -r -a nodes4 <<<"$view4"
     cluster_pids=()
@@ -376,6 +378,14 @@ if scenario_on 5 || scenario_on 6; then
     if scenario_on 6; then
         PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/local.keys" \
             pair 6 "replicated PUT (4 nodes, R=2)" put.lua "$front" "$old_front"
+    fi
+    if scenario_on 15; then
+        # local and remote keys in turn (blank lines, when one list is longer, are skipped):
+        # about half the writes are proxied, the other half replicated by the front node
+        paste -d '\n' "$RUN/local.keys" "$RUN/remote.keys" >"$RUN/both.keys"
+        PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/both.keys" \
+            pair 15 "PUT over keys of both shards, sent to one node (4 nodes, R=2)" put.lua \
+            "$front" "$old_front"
     fi
     stop_all "${cluster_pids[@]}"
 fi
