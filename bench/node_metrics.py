@@ -1,5 +1,5 @@
 """bench/node_metrics.py BEFORE AFTER WRK_RESULT — what the front node's /metrics say about
-one measured wrk run of scripts/bench.sh (scenarios 5, 6 and 15).
+one measured wrk run of scripts/bench.sh (scenarios 5, 6, 15 and 16).
 
 BEFORE and AFTER are the node's /metrics (Prometheus text) read just before and just after
 the run; WRK_RESULT is the run's BENCH_RESULT JSON (or "null"). Prints one JSON object:

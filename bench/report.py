@@ -5,7 +5,7 @@
 
 RESULTS: lines "scenario \t server \t BENCH_RESULT json (or null)"; EXTRA: lines
 "key \t json value" (scenarios 7 and 8, the context body, the front node's /metrics of
-scenarios 5, 6 and 15). Writes OUT, prints the table.
+scenarios 5, 6, 15 and 16). Writes OUT, prints the table.
 """
 import json, sys, datetime
 import node_metrics  # bench/node_metrics.py (this script's folder is on sys.path)
@@ -27,7 +27,7 @@ names = {1: "GET, no body", 2: "GET with causal-context", 3: "PUT 100 B over 10k
          6: "replicated PUT (4 nodes R=2)", 9: "PUT, /dev/shm, everysec",
          10: "PUT, /dev/shm, always", 11: "PUT, work disk, everysec",
          13: "GET during a snapshot", 14: "GET /kv-store/status",
-         15: "mixed-shard PUT (4 nodes R=2)"}
+         15: "mixed-shard PUT (4 nodes R=2)", 16: "replicated PUT (6 nodes R=3)"}
 targets = {1: 0.85, 2: 0.75, 3: 0.70, 4: 0.75, 5: 0.45, 6: 0.45}
 # scenarios 9-11: causalkv req/s against the same PUTs in memory, run just before and
 # just after on a second node (scenario 3's figure when those runs are missing)
@@ -88,7 +88,7 @@ for sid in sorted(runs):
         entry["new_vs_old"] = round(sum(entry["new_rps"]) / sum(entry["old_rps"]), 3)
     if "journal%d" % sid in extra:
         entry["journal"] = extra["journal%d" % sid]
-    # scenarios 5, 6, 15: the front node's /metrics over each run (bench/node_metrics.py)
+    # scenarios 5, 6, 15, 16: the front node's /metrics over each run (bench/node_metrics.py)
     nm = {server: extra["node_metrics %d %s" % (sid, server)] for server in runs[sid]
           if "node_metrics %d %s" % (sid, server) in extra}
     if nm:

@@ -25,7 +25,8 @@
 #     tabs polling once a second cost that node (10 / its status req/s)
 #  15 PUT over keys of both shards (local and remote in turn, so about half are proxied),
 #     all sent to one node of the cluster of 5-6 (4 nodes, R=2)
-#  5, 6, 15 also read the front node's /metrics before and after each causalkv run:
+#  16 PUT of keys of the node's own shard, 6 nodes, R=3 (each write pushed to 2 replicas)
+#  5, 6, 15, 16 also read the front node's /metrics before and after each causalkv run:
 #     mean proxy batch (batched requests / batches) and push batch (pushed versions /
 #     pushes) over the run, "n/a" when this binary lacks a counter or it did not move; and
 #     the bucket of its histogram of endpoint "keys" that holds the run's p99, beside wrk's
@@ -33,18 +34,18 @@
 # Environment:
 #   BENCH_DURATION   measured seconds per run (default 10)
 #   BENCH_WARMUP     warm-up seconds before each run (default 2; 0 skips it)
-#   BENCH_SCENARIOS  which scenarios to run (default "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15")
+#   BENCH_SCENARIOS  which scenarios to run (default "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16")
 #   BENCH_KEYS       keys of scenarios 7, 8, 12 and 13 (default 1000000)
 #   BENCH_LOAD_MAX   cap in seconds on one bulk load (default 60)
 #   BENCH_VC_MAX     cap in seconds on the view change (default 60)
-#   BENCH_BUDGET     seconds the whole run may take (default 420): the caps of the bulk
+#   BENCH_BUDGET     seconds the whole run may take (default 480): the caps of the bulk
 #                    loads and the view change shrink to fit what is left of it, so a slow
 #                    node shows up as a shortfall in the table instead of an overlong run
-#   BENCH_PORT       first port (default 18000; uses it up to +6)
+#   BENCH_PORT       first port (default 18000; uses it up to +8)
 #   BENCH_LOG_LEVEL  LOG_LEVEL of the nodes (default warn)
 #   BENCH_OUT        JSON output (default bench/results/latest.json)
 #   CAUSALKV_BIN     a causalkv binary to use instead of build-release's
-#   BENCH_OLD_BIN    a second (older) causalkv binary: scenarios 1-6 and 15 also run
+#   BENCH_OLD_BIN    a second (older) causalkv binary: scenarios 1-6, 15 and 16 also run
 #                    against it, on nodes of its own beside the new ones, in the order new,
 #                    old, old, new (so a steady drift of the machine cancels), and the table
 #                    gains new/old, the sum of the two new runs' req/s over the two old runs'
@@ -57,12 +58,12 @@ CKV_LOG_PREFIX=bench.sh
 
 DURATION="${BENCH_DURATION:-10}"
 WARMUP="${BENCH_WARMUP:-2}"
-SCENARIOS=" ${BENCH_SCENARIOS:-1 2 3 4 5 6 7 8 9 10 11 12 13 14 15} "
+SCENARIOS=" ${BENCH_SCENARIOS:-1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16} "
 BIG_KEYS="${BENCH_KEYS:-1000000}"
 SMALL_KEYS=10000
 LOAD_MAX="${BENCH_LOAD_MAX:-60}"
 VC_MAX="${BENCH_VC_MAX:-60}"
-BUDGET="${BENCH_BUDGET:-420}"
+BUDGET="${BENCH_BUDGET:-480}"
 PORT0="${BENCH_PORT:-18000}"
 LOG_LEVEL_NODES="${BENCH_LOG_LEVEL:-warn}"
 OUT="${BENCH_OUT:-$CKV_ROOT/bench/results/latest.json}"
@@ -77,7 +78,7 @@ for v in DURATION WARMUP BIG_KEYS LOAD_MAX VC_MAX BUDGET PORT0; do
 done
 ((DURATION >= 1)) || ckv_die "BENCH_DURATION must be at least 1"
 ((BIG_KEYS >= 2)) || ckv_die "BENCH_KEYS must be at least 2"
-((PORT0 >= 1024 && PORT0 + 6 < 32768)) || ckv_die "BENCH_PORT must be in 1024..32761"
+((PORT0 >= 1024 && PORT0 + 8 < 32768)) || ckv_die "BENCH_PORT must be in 1024..32759"
 
 BASE_ADDR="127.0.0.1:$PORT0"          # the baseline server
 SINGLE_ADDR="127.0.0.1:$((PORT0 + 1))" # scenarios 1-4
@@ -86,6 +87,8 @@ CLUSTER_PORT=$((PORT0 + 3))            # scenarios 5-6, 15 and 8: 127.0.0.2… o
 DUR_ADDR="127.0.0.1:$((PORT0 + 4))"    # scenarios 9-13
 OLD_SINGLE_ADDR="127.0.0.1:$((PORT0 + 5))" # BENCH_OLD_BIN: scenarios 1-4
 OLD_CLUSTER_PORT=$((PORT0 + 6))            # BENCH_OLD_BIN: scenarios 5-6 and 15
+CLUSTER6_PORT=$((PORT0 + 7))               # scenario 16: 127.0.0.2… on one port
+OLD_CLUSTER6_PORT=$((PORT0 + 8))           # BENCH_OLD_BIN: scenario 16
 SHM_DIR="/dev/shm/causalkv-bench-$$"   # DATA_DIR in memory-backed storage
 DISK_DIR="$RUN/data"                   # DATA_DIR on the disk holding the repository
 
@@ -387,6 +390,38 @@ if scenario_on 5 || scenario_on 6 || scenario_on 15; then
             pair 15 "PUT over keys of both shards, sent to one node (4 nodes, R=2)" put.lua \
             "$front" "$old_front"
     fi
+    stop_all "${cluster_pids[@]}"
+fi
+
+# ---------------------------------------------------------------- scenario 16: 6 nodes, R=3
+if scenario_on 16; then
+    view6="$(cluster_addrs 6 "$CLUSTER6_PORT")"
+    IFS=, read -r -a nodes6 <<<"$view6"
+    cluster_pids=()
+    for i in 0 1 2 3 4 5; do
+        start_node "c6-node$((i + 1))" "${nodes6[$i]}" "$view6" 3
+        cluster_pids+=("$LAST_PID")
+    done
+    front="${nodes6[0]}" old_front=""
+    if [[ -n "$OLD_BIN" ]]; then
+        oldview6="$(cluster_addrs 6 "$OLD_CLUSTER6_PORT")"
+        IFS=, read -r -a oldnodes6 <<<"$oldview6"
+        for i in 0 1 2 3 4 5; do
+            start_old "old-c6-node$((i + 1))" "${oldnodes6[$i]}" "$oldview6" 3
+            cluster_pids+=("$LAST_PID")
+        done
+        old_front="${oldnodes6[0]}"
+    fi
+    for addr in "$front" $old_front; do
+        bulk_load "$RUN/c6-load-$addr.out" "$addr" 0 "$SMALL_KEYS" >/dev/null ||
+            ckv_die "could not load $SMALL_KEYS keys into the 6-node cluster of $addr"
+    done
+    # as in scenarios 5-6: the keys the front node's shard owns (same view order in the old
+    # cluster)
+    python3 "$BENCH_DIR/shard_keys.py" "$front" "$RUN/local6.keys" "$RUN/remote6.keys" 4000 ||
+        ckv_die "could not sort the keys of the 6-node cluster by shard"
+    PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/local6.keys" \
+        pair 16 "replicated PUT (6 nodes, R=3)" put.lua "$front" "$old_front"
     stop_all "${cluster_pids[@]}"
 fi
 
