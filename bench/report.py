@@ -4,9 +4,11 @@
               DURATION WARMUP ELAPSED LOADAVG_BEFORE LOADAVG_AFTER
 
 RESULTS: lines "scenario \t server \t BENCH_RESULT json (or null)"; EXTRA: lines
-"key \t json value" (scenarios 7 and 8, the context body). Writes OUT, prints the table.
+"key \t json value" (scenarios 7 and 8, the context body, the front node's /metrics of
+scenarios 5, 6, 15 and 16). Writes OUT, prints the table.
 """
 import json, sys, datetime
+import node_metrics  # bench/node_metrics.py (this script's folder is on sys.path)
 (results_path, extra_path, out_path, commit, cpu, cores, mem_kb, kernel, wrk_version,
  threads, conns, duration, warmup, elapsed, load_start, load_end) = sys.argv[1:17]
 meta = {
@@ -24,7 +26,8 @@ names = {1: "GET, no body", 2: "GET with causal-context", 3: "PUT 100 B over 10k
          4: "90% GET / 10% PUT", 5: "proxied GET (4 nodes R=2)",
          6: "replicated PUT (4 nodes R=2)", 9: "PUT, /dev/shm, everysec",
          10: "PUT, /dev/shm, always", 11: "PUT, work disk, everysec",
-         13: "GET during a snapshot", 14: "GET /kv-store/status"}
+         13: "GET during a snapshot", 14: "GET /kv-store/status",
+         15: "mixed-shard PUT (4 nodes R=2)", 16: "replicated PUT (6 nodes R=3)"}
 targets = {1: 0.85, 2: 0.75, 3: 0.70, 4: 0.75, 5: 0.45, 6: 0.45}
 # scenarios 9-11: causalkv req/s against the same PUTs in memory, run just before and
 # just after on a second node (scenario 3's figure when those runs are missing)
@@ -85,6 +88,11 @@ for sid in sorted(runs):
         entry["new_vs_old"] = round(sum(entry["new_rps"]) / sum(entry["old_rps"]), 3)
     if "journal%d" % sid in extra:
         entry["journal"] = extra["journal%d" % sid]
+    # scenarios 5, 6, 15, 16: the front node's /metrics over each run (bench/node_metrics.py)
+    nm = {server: extra["node_metrics %d %s" % (sid, server)] for server in runs[sid]
+          if "node_metrics %d %s" % (sid, server) in extra}
+    if nm:
+        entry["front_node"] = nm
     entry["met"] = met
     scen.append(entry)
 
@@ -152,6 +160,8 @@ for s in scen:
         note += "; new/old %.3f (new %s, old %s req/s)" % (
             s["new_vs_old"], "+".join("%.0f" % r for r in s["new_rps"]),
             "+".join("%.0f" % r for r in s["old_rps"]))
+    if isinstance(s.get("front_node", {}).get("causalkv"), dict):
+        note += "; " + node_metrics.describe(s["front_node"]["causalkv"])
     if s["id"] == 14 and "cost_of_10_polls_per_s" in s:
         note += "; 10 polls/s cost %.3f%% of the node (target < 1%%)" % (
             100 * s["cost_of_10_polls_per_s"])

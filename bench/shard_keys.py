@@ -1,7 +1,7 @@
 """bench/shard_keys.py FRONT LOCAL_OUT REMOTE_OUT N — which of the keys k000000000000000 …
 (N of them) does the front node's shard own? A proxied reply carries "address". Writes
 the local and the remote keys, one a line; fails unless there are some of each and every
-key exists. (scripts/bench.sh, scenarios 5 and 6.)"""
+key exists. (scripts/bench.sh, scenarios 5, 6, 15 and 16.)"""
 import http.client, json, sys
 host, port = sys.argv[1].rsplit(":", 1)
 n = int(sys.argv[4])

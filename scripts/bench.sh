@@ -23,25 +23,32 @@
 #  13 GETs (as scenario 1) while that node writes a snapshot of its BENCH_KEYS keys: p99
 #  14 GET /kv-store/status (the dashboard's poll) on the node of scenarios 1-4: what 10
 #     tabs polling once a second cost that node (10 / its status req/s)
+#  15 PUT over keys of both shards (local and remote in turn, so about half are proxied),
+#     all sent to one node of the cluster of 5-6 (4 nodes, R=2)
+#  16 PUT of keys of the node's own shard, 6 nodes, R=3 (each write pushed to 2 replicas)
+#  5, 6, 15, 16 also read the front node's /metrics before and after each causalkv run:
+#     mean proxy batch (batched requests / batches) and push batch (pushed versions /
+#     pushes) over the run, "n/a" when this binary lacks a counter or it did not move; and
+#     the bucket of its histogram of endpoint "keys" that holds the run's p99, beside wrk's
 #
 # Environment:
 #   BENCH_DURATION   measured seconds per run (default 10)
 #   BENCH_WARMUP     warm-up seconds before each run (default 2; 0 skips it)
-#   BENCH_SCENARIOS  which scenarios to run (default "1 2 3 4 5 6 7 8 9 10 11 12 13 14")
+#   BENCH_SCENARIOS  which scenarios to run (default "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16")
 #   BENCH_KEYS       keys of scenarios 7, 8, 12 and 13 (default 1000000)
 #   BENCH_LOAD_MAX   cap in seconds on one bulk load (default 60)
 #   BENCH_VC_MAX     cap in seconds on the view change (default 60)
-#   BENCH_BUDGET     seconds the whole run may take (default 420): the caps of the bulk
+#   BENCH_BUDGET     seconds the whole run may take (default 480): the caps of the bulk
 #                    loads and the view change shrink to fit what is left of it, so a slow
 #                    node shows up as a shortfall in the table instead of an overlong run
-#   BENCH_PORT       first port (default 18000; uses it up to +4)
+#   BENCH_PORT       first port (default 18000; uses it up to +8)
 #   BENCH_LOG_LEVEL  LOG_LEVEL of the nodes (default warn)
 #   BENCH_OUT        JSON output (default bench/results/latest.json)
 #   CAUSALKV_BIN     a causalkv binary to use instead of build-release's
-#   BENCH_OLD_BIN    a second (older) causalkv binary: scenarios 1-6 also run against it,
-#                    on nodes of its own beside the new ones, in the order new, old, old,
-#                    new (so a steady drift of the machine cancels), and the table gains
-#                    new/old, the sum of the two new runs' req/s over the two old runs'
+#   BENCH_OLD_BIN    a second (older) causalkv binary: scenarios 1-6, 15 and 16 also run
+#                    against it, on nodes of its own beside the new ones, in the order new,
+#                    old, old, new (so a steady drift of the machine cancels), and the table
+#                    gains new/old, the sum of the two new runs' req/s over the two old runs'
 # Logs and wrk outputs of the last run are kept in run/bench/.
 set -euo pipefail
 
@@ -51,12 +58,12 @@ CKV_LOG_PREFIX=bench.sh
 
 DURATION="${BENCH_DURATION:-10}"
 WARMUP="${BENCH_WARMUP:-2}"
-SCENARIOS=" ${BENCH_SCENARIOS:-1 2 3 4 5 6 7 8 9 10 11 12 13 14} "
+SCENARIOS=" ${BENCH_SCENARIOS:-1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16} "
 BIG_KEYS="${BENCH_KEYS:-1000000}"
 SMALL_KEYS=10000
 LOAD_MAX="${BENCH_LOAD_MAX:-60}"
 VC_MAX="${BENCH_VC_MAX:-60}"
-BUDGET="${BENCH_BUDGET:-420}"
+BUDGET="${BENCH_BUDGET:-480}"
 PORT0="${BENCH_PORT:-18000}"
 LOG_LEVEL_NODES="${BENCH_LOG_LEVEL:-warn}"
 OUT="${BENCH_OUT:-$CKV_ROOT/bench/results/latest.json}"
@@ -71,15 +78,17 @@ for v in DURATION WARMUP BIG_KEYS LOAD_MAX VC_MAX BUDGET PORT0; do
 done
 ((DURATION >= 1)) || ckv_die "BENCH_DURATION must be at least 1"
 ((BIG_KEYS >= 2)) || ckv_die "BENCH_KEYS must be at least 2"
-((PORT0 >= 1024 && PORT0 + 6 < 32768)) || ckv_die "BENCH_PORT must be in 1024..32761"
+((PORT0 >= 1024 && PORT0 + 8 < 32768)) || ckv_die "BENCH_PORT must be in 1024..32759"
 
 BASE_ADDR="127.0.0.1:$PORT0"          # the baseline server
 SINGLE_ADDR="127.0.0.1:$((PORT0 + 1))" # scenarios 1-4
 MEM_ADDR="127.0.0.1:$((PORT0 + 2))"    # scenarios 7 and 9-11
-CLUSTER_PORT=$((PORT0 + 3))            # scenarios 5-6 and 8: 127.0.0.2… on one port
+CLUSTER_PORT=$((PORT0 + 3))            # scenarios 5-6, 15 and 8: 127.0.0.2… on one port
 DUR_ADDR="127.0.0.1:$((PORT0 + 4))"    # scenarios 9-13
 OLD_SINGLE_ADDR="127.0.0.1:$((PORT0 + 5))" # BENCH_OLD_BIN: scenarios 1-4
-OLD_CLUSTER_PORT=$((PORT0 + 6))            # BENCH_OLD_BIN: scenarios 5-6
+OLD_CLUSTER_PORT=$((PORT0 + 6))            # BENCH_OLD_BIN: scenarios 5-6 and 15
+CLUSTER6_PORT=$((PORT0 + 7))               # scenario 16: 127.0.0.2… on one port
+OLD_CLUSTER6_PORT=$((PORT0 + 8))           # BENCH_OLD_BIN: scenario 16
 SHM_DIR="/dev/shm/causalkv-bench-$$"   # DATA_DIR in memory-backed storage
 DISK_DIR="$RUN/data"                   # DATA_DIR on the disk holding the repository
 
@@ -175,32 +184,47 @@ wrk_run() {
     printf '%s\n' "$line"
 }
 
-# measure ID SERVER SCRIPT URL: warm-up, then the measured run; records the result.
+# measure ID SERVER SCRIPT URL [METRICS_ADDR]: warm-up, then the measured run; records the
+# result. With METRICS_ADDR, that node's /metrics are read just before and just after the
+# measured run, and bench/node_metrics.py's figures (batch sizes, the node's p99 of
+# endpoint "keys") go to EXTRA as "node_metrics ID SERVER".
 measure() {
-    local id=$1 server=$2 script=$3 url=$4 res
+    local id=$1 server=$2 script=$3 url=$4 maddr=${5:-} res
     local tag="s$id-$server"
     if ((WARMUP > 0)); then
         wrk_run "$RUN/$tag.warmup.out" "$WARMUP" "$script" "$url" >/dev/null || true
     fi
+    # a node that does not answer leaves an empty file: its figures are n/a
+    [[ -z "$maddr" ]] || ckv_http_get "http://$maddr/metrics" 5 >"$RUN/$tag.metrics-before" || true
     if res="$(wrk_run "$RUN/$tag.out" "$DURATION" "$script" "$url")"; then
         python3 "$BENCH_DIR/benchtool.py" wrk-line "$res" "$server"
     else
         res=null
     fi
     printf '%s\t%s\t%s\n' "$id" "$server" "$res" >>"$RESULTS"
+    if [[ -n "$maddr" ]]; then
+        ckv_http_get "http://$maddr/metrics" 5 >"$RUN/$tag.metrics-after" || true
+        extra "node_metrics $id $server" "$(python3 "$BENCH_DIR/node_metrics.py" \
+            "$RUN/$tag.metrics-before" "$RUN/$tag.metrics-after" "$res")"
+    fi
 }
 
 # pair ID TITLE SCRIPT CKV_ADDR [OLD_ADDR]: the scenario against the baseline, then against
-# causalkv; with OLD_ADDR (BENCH_OLD_BIN's node) new, old, old, new.
+# causalkv; with OLD_ADDR (BENCH_OLD_BIN's node) new, old, old, new. With PAIR_METRICS=1
+# each causalkv (and old) run also reads the /metrics of the node it sends to (measure).
 pair() {
     local id=$1 title=$2 script=$3 addr=$4 old=${5:-}
+    local m_new="" m_old=""
+    if [[ "${PAIR_METRICS:-}" == 1 ]]; then
+        m_new=$addr m_old=$old
+    fi
     ckv_log "scenario $id: $title"
     measure "$id" baseline "$script" "http://$BASE_ADDR/"
-    measure "$id" causalkv "$script" "http://$addr/"
+    measure "$id" causalkv "$script" "http://$addr/" "$m_new"
     if [[ -n "$old" ]]; then
-        old_env measure "$id" old "$script" "http://$old/"
-        old_env measure "$id" old_2 "$script" "http://$old/"
-        measure "$id" causalkv_2 "$script" "http://$addr/"
+        old_env measure "$id" old "$script" "http://$old/" "$m_old"
+        old_env measure "$id" old_2 "$script" "http://$old/" "$m_old"
+        measure "$id" causalkv_2 "$script" "http://$addr/" "$m_new"
     fi
 }
 
@@ -324,7 +348,7 @@ cluster_addrs() { # cluster_addrs N [PORT]: 127.0.0.2:P … 127.0.0.(N+1):P, com
     printf '%s' "$out"
 }
 
-if scenario_on 5 || scenario_on 6; then
+if scenario_on 5 || scenario_on 6 || scenario_on 15; then
     view4="$(cluster_addrs 4)"
     IFS=, read -r -a nodes4 <<<"$view4"
     cluster_pids=()
@@ -351,13 +375,53 @@ if scenario_on 5 || scenario_on 6; then
     python3 "$BENCH_DIR/shard_keys.py" "$front" "$RUN/local.keys" "$RUN/remote.keys" 4000 ||
         ckv_die "could not sort the keys by shard"
     if scenario_on 5; then
-        BENCH_KEYS_FILE="$RUN/remote.keys" pair 5 "proxied GET (4 nodes, R=2)" get.lua "$front" \
-            "$old_front"
+        PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/remote.keys" \
+            pair 5 "proxied GET (4 nodes, R=2)" get.lua "$front" "$old_front"
     fi
     if scenario_on 6; then
-        BENCH_KEYS_FILE="$RUN/local.keys" pair 6 "replicated PUT (4 nodes, R=2)" put.lua "$front" \
-            "$old_front"
+        PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/local.keys" \
+            pair 6 "replicated PUT (4 nodes, R=2)" put.lua "$front" "$old_front"
     fi
+    if scenario_on 15; then
+        # local and remote keys in turn (blank lines, when one list is longer, are skipped):
+        # about half the writes are proxied, the other half replicated by the front node
+        paste -d '\n' "$RUN/local.keys" "$RUN/remote.keys" >"$RUN/both.keys"
+        PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/both.keys" \
+            pair 15 "PUT over keys of both shards, sent to one node (4 nodes, R=2)" put.lua \
+            "$front" "$old_front"
+    fi
+    stop_all "${cluster_pids[@]}"
+fi
+
+# ---------------------------------------------------------------- scenario 16: 6 nodes, R=3
+if scenario_on 16; then
+    view6="$(cluster_addrs 6 "$CLUSTER6_PORT")"
+    IFS=, read -r -a nodes6 <<<"$view6"
+    cluster_pids=()
+    for i in 0 1 2 3 4 5; do
+        start_node "c6-node$((i + 1))" "${nodes6[$i]}" "$view6" 3
+        cluster_pids+=("$LAST_PID")
+    done
+    front="${nodes6[0]}" old_front=""
+    if [[ -n "$OLD_BIN" ]]; then
+        oldview6="$(cluster_addrs 6 "$OLD_CLUSTER6_PORT")"
+        IFS=, read -r -a oldnodes6 <<<"$oldview6"
+        for i in 0 1 2 3 4 5; do
+            start_old "old-c6-node$((i + 1))" "${oldnodes6[$i]}" "$oldview6" 3
+            cluster_pids+=("$LAST_PID")
+        done
+        old_front="${oldnodes6[0]}"
+    fi
+    for addr in "$front" $old_front; do
+        bulk_load "$RUN/c6-load-$addr.out" "$addr" 0 "$SMALL_KEYS" >/dev/null ||
+            ckv_die "could not load $SMALL_KEYS keys into the 6-node cluster of $addr"
+    done
+    # as in scenarios 5-6: the keys the front node's shard owns (same view order in the old
+    # cluster)
+    python3 "$BENCH_DIR/shard_keys.py" "$front" "$RUN/local6.keys" "$RUN/remote6.keys" 4000 ||
+        ckv_die "could not sort the keys of the 6-node cluster by shard"
+    PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/local6.keys" \
+        pair 16 "replicated PUT (6 nodes, R=3)" put.lua "$front" "$old_front"
     stop_all "${cluster_pids[@]}"
 fi
 
