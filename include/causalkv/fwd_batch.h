@@ -46,14 +46,19 @@ typedef struct ckv_fwd_answer {
 } ckv_fwd_answer;
 
 /* Appends a request batch of count items (1..CKV_FWD_BATCH_MAX, each within the limits)
- * to out. CKV_ERROR (out unchanged) when an item or the count is out of bounds; an
- * allocation failure marks out failed (sbuf.h). */
+ * to out. CKV_ERROR (out unchanged) when an item or the count is out of bounds (a method
+ * outside 1..3, a length over its limit, a NULL pointer with a nonzero length); an
+ * allocation failure marks out failed (sbuf.h), drops the partial batch and returns
+ * CKV_NOMEM, as does an out that was already failed. */
 int ckv_fwd_encode_request(ckv_sbuf *out, const ckv_fwd_item *items, uint32_t count);
-/* Decodes a request batch into items[0..*count) (max entries available). */
+/* Decodes a request batch into items[0..*count) (max entries available: a batch of more
+ * items than max is refused). On CKV_ERROR *count is 0 and items[0..max) may have been
+ * partly written. */
 int ckv_fwd_decode_request(const char *buf, size_t len, ckv_fwd_item *items, uint32_t max,
                            uint32_t *count);
 
-/* The same for the replies: answers[i] answers the request's item i. */
+/* The same for the replies: answers[i] answers the request's item i. A status is 0 or
+ * 100..599; the encoder refuses, and the decoder rejects, any other. */
 int ckv_fwd_encode_reply(ckv_sbuf *out, const ckv_fwd_answer *answers, uint32_t count);
 int ckv_fwd_decode_reply(const char *buf, size_t len, ckv_fwd_answer *answers, uint32_t max,
                          uint32_t *count);
