@@ -22,7 +22,7 @@ seconds="${1:-60}"
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || ((seconds == 0)); then
     ckv_die "usage: $0 [seconds]"
 fi
-fuzz_targets="${CKV_FUZZ_TARGETS:-client_body context view_change internal config config_file journal ctx_header}"
+fuzz_targets="${CKV_FUZZ_TARGETS:-client_body context view_change internal config config_file journal ctx_header fwd_batch}"
 
 # clang first: its major version names the runtime package.
 ckv_install_deps clang
