@@ -154,7 +154,8 @@ static void format_timestamp(char *out, size_t len)
 
 /* Formats the message (a heap copy when it outgrows the stack: a big view, a long
  * error, rather than truncation), then the line, and writes it at once. */
-__attribute__((format(printf, 3, 0))) static void log_vwrite(int level, const char *request_id, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void log_vwrite(int level, const char *request_id,
+                                                             const char *fmt, va_list ap)
 {
     char stack[MSG_STACK_BYTES];
     va_list again;
