@@ -7,7 +7,8 @@ view: every time 403, and the key keeps its value. The same message with the rig
 from a member's address is accepted (200) and takes effect, so the refusals come from
 the checks and not from a broken message. view/prepare with a wrong secret is refused and
 does not pause writes, while the same message properly authenticated does (and an abort
-resumes them).
+resumes them). A batch of forwarded requests (a PUT) without the right secret is refused
+and the key keeps its value; with it, from any address (a standby forwards too), it runs.
 
 Two nodes and an outsider's address, all from the file's ckvtest.slot.
 """
@@ -163,6 +164,27 @@ class InternalAuth(CkvTestCase):
             self.assertIn(st, (200, 201), js)
             st, js, _, _ = request(addr, "GET", keypath("auth-client-" + addr))
             self.assertEqual((st, js.get("value")), (200, "v"), js)
+
+    def test_4_batch_of_forwarded_requests_needs_the_secret(self):
+        import struct
+        key = "auth-batch"
+        self.assertIn(kv_put(self.a, key, "before")[0], (200, 201))
+
+        def batch(value):
+            uri, body = ("/kv-store/keys/" + key).encode(), ('{"value":"%s"}' % value).encode()
+            return (b"CKVB1" + struct.pack("<I", 1) + struct.pack("<BQH", 2, 0, len(uri)) + uri
+                    + struct.pack("<BI", 0, len(body)) + body)
+
+        for name, secret, source in self.bad_callers():
+            if secret == SECRET:
+                continue  # the right secret from anywhere: a node, member or not
+            self.assertForbidden(self.post(self.a, "batch", batch("forged"), secret, source),
+                                 "batch, " + name)
+        self.assertEqual(kv_get(self.a, key)[1].get("value"), "before")
+        st, _, _, raw = self.post(self.a, "batch", batch("after"), SECRET, OUTSIDER)
+        self.assertEqual(st, 200, raw[:200])
+        self.assertEqual(struct.unpack_from("<H", raw, 9)[0], 200, raw[:200])
+        self.assertEqual(kv_get(self.a, key)[1].get("value"), "after")
 
 
 if __name__ == "__main__":
