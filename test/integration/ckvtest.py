@@ -155,6 +155,17 @@ def kv_delete_obj(addr, key, timeout=5):
     return as_object(kv_delete(addr, key, timeout=timeout))
 
 
+def metric(addr, name):
+    """The value of the plain (unlabelled) metric `name` in addr's /metrics."""
+    st, _, _, raw = request(addr, "GET", "/metrics", raw=True)
+    if st != 200:
+        raise AssertionError("GET /metrics at %s: %s" % (addr, st))
+    for line in raw.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError("%s not in /metrics of %s" % (name, addr))
+
+
 def health(addr, timeout=2):
     """(status, json object) of GET /healthz."""
     st, js, _, _ = request(addr, "GET", "/healthz", timeout=timeout)

@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import ckvtest  # noqa: E402
+from ckvtest import metric  # noqa: E402
 from ckvtest import Cluster, CkvTestCase, poll, request, split_addr  # noqa: E402
 from shardhash import keys_for_shard  # noqa: E402
 
@@ -34,15 +35,6 @@ SLOT = ckvtest.slot(__file__)
 BATCH = "/kv-store/internal/batch"
 GET, PUT, DELETE = 1, 2, 3
 
-
-def metric(addr, name):
-    st, _, _, raw = request(addr, "GET", "/metrics", raw=True)
-    if st != 200:
-        raise AssertionError("GET /metrics at %s: %s" % (addr, st))
-    for line in raw.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError("%s not in /metrics of %s" % (name, addr))
 
 
 def encode_batch(items):

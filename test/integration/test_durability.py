@@ -31,20 +31,13 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import ckvtest  # noqa: E402
+from ckvtest import metric  # noqa: E402
 from ckvtest import Cluster, CkvTestCase, poll, request  # noqa: E402
 from ckvtest import kv_get, kv_put, kv_delete  # noqa: E402
 
 SLOT = ckvtest.slot(__file__)
 ADDRS = SLOT.addrs(6)
 
-
-def metric(addr, name):
-    st, _, _, raw = request(addr, "GET", "/metrics", raw=True)
-    assert st == 200, "GET /metrics at %s: %s" % (addr, st)
-    for line in raw.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError("%s not in /metrics of %s" % (name, addr))
 
 
 def read(path):

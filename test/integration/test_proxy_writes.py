@@ -19,6 +19,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import ckvtest  # noqa: E402
+from ckvtest import metric  # noqa: E402
 from ckvtest import Cluster, CkvTestCase, poll, request  # noqa: E402
 from ckvtest import kv_get_obj as kv_get, kv_put_obj as kv_put  # noqa: E402
 from shardhash import keys_for_shard  # noqa: E402
@@ -28,15 +29,6 @@ ADDRS = SLOT.addrs(4)
 PROXY_TIMEOUT = 2.0  # PROXY_TIMEOUT_MS default
 SLACK = 1.0  # scheduling and sanitizer overhead on a loaded 2-core machine
 
-
-def metric(addr, name):
-    st, _, _, raw = request(addr, "GET", "/metrics", raw=True)
-    if st != 200:
-        raise AssertionError("GET /metrics at %s: %s" % (addr, st))
-    for line in raw.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError("%s not in /metrics of %s" % (name, addr))
 
 
 def timed_put(addr, key, value):
