@@ -212,12 +212,22 @@ static uint8_t fwd_method(enum evhttp_cmd_type m)
                                     : CKV_FWD_GET;
 }
 
+/* A batch answered with one of these never ran: it was refused before its items were
+ * looked at (an older node without the endpoint, a body over the owner's limit, a bad
+ * secret). Any other failure may come after items ran (the owner out of memory while
+ * encoding the answers), so it counts as no reply for each of them. */
+static bool refused_whole(int status)
+{
+    return status == 400 || status == 403 || status == 404 || status == 405 || status == 413 ||
+           status == 431;
+}
+
 static void on_batch_reply(int status, const char *body, size_t len, void *arg)
 {
     batch_call *c = arg;
     ckv_fwd_answer answers[CKV_FWD_BATCH_MAX];
     uint32_t got = 0;
-    if (status > 0 && status != 200) { /* refused as a whole: none of it ran */
+    if (refused_whole(status)) { /* none of it ran */
         c->ops[0]->n->metrics.proxy_batches_refused++;
         for (uint32_t i = 0; i < c->count; i++)
             send_single(c->ops[i]);
@@ -229,7 +239,8 @@ static void on_batch_reply(int status, const char *body, size_t len, void *arg)
               got == c->count;
     for (uint32_t i = 0; i < c->count; i++) {
         if (!ok)
-            on_proxy_reply(status > 0 ? CKV_PEER_NO_REPLY : status, NULL, 0, c->ops[i]);
+            on_proxy_reply(status == CKV_PEER_UNSENT ? status : CKV_PEER_NO_REPLY, NULL, 0,
+                           c->ops[i]);
         else if (answers[i].status == 0)
             on_proxy_reply(CKV_PEER_UNSENT, NULL, 0, c->ops[i]);
         else
