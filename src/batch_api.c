@@ -1,18 +1,16 @@
 /* batch_api.c — runs the items of a batch of forwarded requests (see batch_api.h).
  *
  * An item is a request of its own (an inner ckv_req): it is routed, may wait for its
- * causal dependencies, and is answered once, like the plain forwarded request; only key
- * requests may be batched. The batch record lives until the last item answers; an item
- * that waits holds the reply of the others, as a plain forwarded request would hold
- * only its own. */
+ * causal dependencies, and is answered once, like the plain forwarded request (the
+ * router's item runner refuses what is not a key request). The batch record lives until the last
+ * item answers; an item that waits holds the reply of the others, as a plain forwarded request
+ * would hold only its own. */
 #include "batch_api.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "causalkv/fwd_batch.h"
-
-#define KEYS_PATH "/kv-store/keys"
 
 typedef struct batch batch;
 
@@ -67,7 +65,7 @@ static void on_item_answer(void *arg, int status, ckv_sbuf *body)
 {
     batch_slot *s = arg;
     s->status = (uint16_t)status;
-    if (body->len > CKV_FWD_BODY_MAX) { /* cannot be carried back: not run, for all it says */
+    if (body->len > CKV_FWD_BODY_MAX) { /* it ran, but its answer cannot be carried back */
         ckv_sbuf_free(body);
         s->status = 500;
         ckv_sbuf_adds(body, "{\"message\":\"Error\",\"error\":\"Reply too large for a batch\"}");
@@ -81,13 +79,6 @@ static enum evhttp_cmd_type item_method(uint8_t m)
     return m == CKV_FWD_PUT      ? EVHTTP_REQ_PUT
            : m == CKV_FWD_DELETE ? EVHTTP_REQ_DELETE
                                  : EVHTTP_REQ_GET;
-}
-
-static bool is_key_uri(const ckv_fwd_item *it)
-{
-    size_t pl = strlen(KEYS_PATH);
-    return it->uri_len >= pl && memcmp(it->uri, KEYS_PATH, pl) == 0 &&
-           (it->uri_len == pl || it->uri[pl] == '/' || it->uri[pl] == '?');
 }
 
 static void start_item(batch *b, uint32_t i, const ckv_fwd_item *it, ckv_handler run)
@@ -104,11 +95,6 @@ static void start_item(batch *b, uint32_t i, const ckv_fwd_item *it, ckv_handler
     }
     req->handler = run;
     req->handler_arg = n;
-    if (!is_key_uri(it)) {
-        req->endpoint = CKV_EP_INTERNAL;
-        ckv_node_reply_error(n, req, 400, "Only key requests can be batched");
-        return;
-    }
     run(req, n);
 }
 

@@ -7,7 +7,8 @@
 #include "node_state.h"
 
 /* Answers req (POST /kv-store/internal/batch): 400 when the body is not a batch, else 200
- * with the answers. run routes one item (the router's own entry for a request). */
+ * with the answers. run routes one item, and runs it again after a wait (the router's
+ * entry for a batch item, which takes key requests only). */
 void ckv_batch_serve(ckv_node *n, ckv_req *req, ckv_handler run);
 
 #endif

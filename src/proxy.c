@@ -41,6 +41,7 @@ typedef struct proxy_op {
     ckv_req *req;
     enum evhttp_cmd_type method;
     char *uri;
+    size_t uri_len;
     char *body;
     size_t body_len;
     uint32_t order[CKV_VIEW_MAX]; /* replicas to try, live ones first */
@@ -121,7 +122,7 @@ static void reply_proxied(proxy_op *op, int status, const char *body, size_t len
 }
 
 static void proxy_try_next(proxy_op *op);
-static int enqueue(ckv_proxy_queue *q, proxy_op *op);
+static void enqueue(ckv_proxy_queue *q, proxy_op *op);
 static void send_single(proxy_op *op);
 
 static void proxy_give_up(proxy_op *op)
@@ -189,8 +190,8 @@ static void proxy_try_next(proxy_op *op)
                     ckv_method_name(op->method), op->uri, op->addr);
         op->attempt_ms = ms;
         op->attempt_deadline_ms = now + ms;
-        if (enqueue(n->proxy_queue, op) == CKV_OK)
-            return;
+        enqueue(n->proxy_queue, op);
+        return;
     }
     proxy_give_up(op);
 }
@@ -249,9 +250,18 @@ static void on_batch_reply(int status, const char *body, size_t len, void *arg)
     free(c);
 }
 
-/* Sends c's attempts (all to one replica) as one batch; on failure, each as before. */
-static void send_batch(ckv_node *n, batch_call *c)
+/* Sends the attempts of group (count >= 2, all to one replica) as one batch; on
+ * failure, each as before. */
+static void send_batch(ckv_node *n, proxy_op *const *group, uint32_t count)
 {
+    batch_call *c = malloc(sizeof(*c));
+    if (c == NULL) {
+        for (uint32_t i = 0; i < count; i++)
+            send_single(group[i]);
+        return;
+    }
+    c->count = count;
+    memcpy(c->ops, group, count * sizeof(*group));
     ckv_fwd_item items[CKV_FWD_BATCH_MAX];
     uint32_t timeout_ms = c->ops[0]->attempt_ms;
     for (uint32_t i = 0; i < c->count; i++) {
@@ -260,7 +270,7 @@ static void send_batch(ckv_node *n, batch_call *c)
         items[i] = (ckv_fwd_item){.method = fwd_method(op->method),
                                   .deadline_ms = op->attempt_deadline_ms,
                                   .uri = op->uri,
-                                  .uri_len = (uint32_t)strlen(op->uri),
+                                  .uri_len = (uint32_t)op->uri_len,
                                   .id = id,
                                   .id_len = (uint32_t)strlen(id),
                                   .body = op->body,
@@ -286,17 +296,25 @@ static void send_batch(ckv_node *n, batch_call *c)
     free(c);
 }
 
-/* Whether op may join a batch to the same replica that holds these (first: its first). */
+/* What an item adds to a batch's message, about (its fixed fields are fewer bytes). */
+static size_t item_bytes(const proxy_op *op)
+{
+    return op->uri_len + op->body_len + CKV_FWD_ID_MAX + 16;
+}
+
+/* Whether op may join a batch to the same replica that holds these (first: its first):
+ * within the owner's body limit, and, for a read, with room in the peer pool's reply
+ * limit and in one answer for the largest value it may return. */
 static bool joins(const proxy_op *first, const proxy_op *op, uint32_t count, size_t bytes,
                   const ckv_config *cfg)
 {
     if (op->is_write != first->is_write || strcmp(op->addr, first->addr) != 0)
         return false;
-    if (count >= CKV_FWD_BATCH_MAX ||
-        bytes + op->body_len + strlen(op->uri) + 64 > cfg->max_body_bytes)
+    if (count >= CKV_FWD_BATCH_MAX || bytes + item_bytes(op) > cfg->max_body_bytes)
         return false;
-    return op->is_write ||
-           (count + 1) * READ_ANSWER_MAX(cfg->max_value_bytes) <= cfg->internal_max_body_bytes;
+    uint64_t answer_max = READ_ANSWER_MAX(cfg->max_value_bytes);
+    return op->is_write || (answer_max <= CKV_FWD_BODY_MAX &&
+                            (count + 1) * answer_max <= cfg->internal_max_body_bytes);
 }
 
 /* Sends every queued attempt: those for one replica together. */
@@ -310,27 +328,20 @@ static void flush_queue(ckv_proxy_queue *q)
     for (uint32_t i = 0; i < count; i++) {
         if (ops[i] == NULL)
             continue;
-        batch_call *c = malloc(sizeof(*c));
-        if (c == NULL) {
-            send_single(ops[i]);
-            continue;
-        }
-        c->count = 0;
-        size_t bytes = 16;
-        const proxy_op *first = ops[i];
-        for (uint32_t j = i; j < count; j++) {
-            if (ops[j] != NULL && (j == i || joins(first, ops[j], c->count, bytes, &n->cfg))) {
-                bytes += ops[j]->body_len + strlen(ops[j]->uri) + 64;
-                c->ops[c->count++] = ops[j];
+        proxy_op *group[CKV_FWD_BATCH_MAX] = {ops[i]};
+        uint32_t grouped = 1;
+        size_t bytes = item_bytes(ops[i]);
+        for (uint32_t j = i + 1; j < count; j++) {
+            if (ops[j] != NULL && joins(group[0], ops[j], grouped, bytes, &n->cfg)) {
+                bytes += item_bytes(ops[j]);
+                group[grouped++] = ops[j];
                 ops[j] = NULL;
             }
         }
-        if (c->count == 1) {
-            send_single(c->ops[0]);
-            free(c);
-        } else {
-            send_batch(n, c);
-        }
+        if (grouped == 1)
+            send_single(group[0]);
+        else
+            send_batch(n, group, grouped);
     }
 }
 
@@ -340,18 +351,15 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     flush_queue(arg);
 }
 
-static int enqueue(ckv_proxy_queue *q, proxy_op *op)
+/* The queue lives as long as the pool, and nothing is forwarded once the node shuts
+ * down (proxy_try_next stops), so there is always one here. */
+static void enqueue(ckv_proxy_queue *q, proxy_op *op)
 {
-    if (q == NULL) {
-        send_single(op);
-        return CKV_OK;
-    }
     if (q->count == QUEUE_MAX)
         flush_queue(q);
     q->ops[q->count++] = op;
     if (q->count == 1)
         event_active(q->flush_ev, EV_TIMEOUT, 0);
-    return CKV_OK;
 }
 
 ckv_proxy_queue *ckv_proxy_queue_new(ckv_node *n)
@@ -385,6 +393,7 @@ static proxy_op *proxy_op_new(ckv_node *n, ckv_req *req)
     const char *body = ckv_req_body(req, &len);
     if (op != NULL) {
         op->uri = strdup(ckv_req_uri(req));
+        op->uri_len = op->uri != NULL ? strlen(op->uri) : 0;
         op->body = len > 0 ? malloc(len) : NULL;
     }
     if (op == NULL || op->uri == NULL || (len > 0 && op->body == NULL)) {

@@ -86,11 +86,27 @@ static void run_sync(ckv_node *n, ckv_req *req, const char *rest, size_t len)
 }
 
 static void dispatch(ckv_req *req, void *arg);
+static const route *route_of_path(const char *uri, size_t *len, size_t *rest);
+
+/* An item of a batch of forwarded requests: routed like any request, but only a key
+ * request may be batched (the batch's caller check covers nothing else). */
+static void dispatch_batch_item(ckv_req *req, void *arg)
+{
+    const char *uri = ckv_req_uri(req);
+    size_t len, rest = 0;
+    const route *rt = route_of_path(uri, &len, &rest);
+    if (rt == NULL || rt->endpoint != CKV_EP_KEYS) {
+        req->endpoint = CKV_EP_INTERNAL;
+        ckv_node_reply_error(arg, req, 400, "Only key requests can be batched");
+        return;
+    }
+    dispatch(req, arg);
+}
 
 static void run_batch(ckv_node *n, ckv_req *req, const char *rest, size_t len)
 {
     (void)rest, (void)len;
-    ckv_batch_serve(n, req, dispatch);
+    ckv_batch_serve(n, req, dispatch_batch_item);
 }
 
 static void run_view_question(ckv_node *n, ckv_req *req, const char *rest, size_t len)
@@ -198,14 +214,21 @@ static const route *route_of(const char *uri, size_t len, size_t *rest)
     return NULL;
 }
 
+/* The route of uri's path (len: the path's length, without the query). */
+static const route *route_of_path(const char *uri, size_t *len, size_t *rest)
+{
+    const char *q = strchr(uri, '?');
+    *len = q != NULL ? (size_t)(q - uri) : strlen(uri);
+    return route_of(uri, *len, rest);
+}
+
 /* Routes a request from the start (also when it runs again after a wait). */
 static void dispatch(ckv_req *req, void *arg)
 {
     ckv_node *n = arg;
     const char *uri = ckv_req_uri(req);
-    const char *q = strchr(uri, '?');
-    size_t len = q != NULL ? (size_t)(q - uri) : strlen(uri), rest = 0;
-    const route *rt = route_of(uri, len, &rest);
+    size_t len, rest = 0;
+    const route *rt = route_of_path(uri, &len, &rest);
     if (rt == NULL) {
         ckv_kv_not_found(n, req);
         return;
@@ -292,9 +315,8 @@ static bool bad_context_header(ckv_node *n, ckv_req *req)
 static bool prepare(ckv_node *n, ckv_req *req)
 {
     const char *uri = ckv_req_uri(req);
-    const char *q = strchr(uri, '?');
-    size_t len = q != NULL ? (size_t)(q - uri) : strlen(uri), rest = 0;
-    const route *rt = route_of(uri, len, &rest);
+    size_t len, rest = 0;
+    const route *rt = route_of_path(uri, &len, &rest);
     bool takes_context = rt != NULL && carries_context(rt->endpoint);
     bool header_form = takes_context && ckv_req_context_header(req) != NULL;
     if (rt != NULL) {

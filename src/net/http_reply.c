@@ -323,12 +323,18 @@ static void free_inner(ckv_req *r)
     free(r);
 }
 
-/* An inner request's answer goes to its batch (body consumed, may be NULL: empty). */
-static void finish_inner(ckv_req *r, int status, ckv_sbuf *body)
+/* What every answer records: its latency, and its request id and debug line. */
+static void record_answer(ckv_req *r, int status)
 {
     double elapsed = (double)(ckv_mono_us() - r->start_us) / 1e6;
     add_request_id(r, status, elapsed);
     ckv_metrics_observe(r->server->metrics, r->endpoint, status, elapsed);
+}
+
+/* An inner request's answer goes to its batch (body consumed, may be NULL: empty). */
+static void finish_inner(ckv_req *r, int status, ckv_sbuf *body)
+{
+    record_answer(r, status);
     ckv_sbuf empty;
     ckv_sbuf_init(&empty);
     ckv_req_sink sink = r->inner->sink;
@@ -339,9 +345,7 @@ static void finish_inner(ckv_req *r, int status, ckv_sbuf *body)
 
 static void finish(ckv_req *r, int status)
 {
-    double elapsed = (double)(ckv_mono_us() - r->start_us) / 1e6;
-    add_request_id(r, status, elapsed);
-    ckv_metrics_observe(r->server->metrics, r->endpoint, status, elapsed);
+    record_answer(r, status);
     if (r->server->conns != NULL)
         ckv_conns_replied(r->server->conns, r->ev);
     struct evhttp_request *ev = r->ev;
