@@ -348,44 +348,54 @@ cluster_addrs() { # cluster_addrs N [PORT]: 127.0.0.2:P … 127.0.0.(N+1):P, com
     printf '%s' "$out"
 }
 
-if scenario_on 5 || scenario_on 6 || scenario_on 15; then
-    view4="$(cluster_addrs 4)"
-    IFS=, read -r -a nodes4 <<<"$view4"
+# start_cluster N R PORT OLD_PORT TAG: N nodes with REPL_FACTOR=R on PORT (and, with
+# BENCH_OLD_BIN, N of the old binary on OLD_PORT), loaded with SMALL_KEYS keys. Sets
+# cluster_pids, front and old_front (empty without BENCH_OLD_BIN), and writes the keys the
+# front node's shard owns to $RUN/local-TAG.keys, the others to $RUN/remote-TAG.keys (a
+# proxied reply carries "address"; the old cluster has the same view order, so the same
+# keys are local to its front node).
+start_cluster() {
+    local n=$1 rf=$2 port=$3 old_port=$4 tag=$5 i view old_view addr
+    local -a nodes old_nodes
+    view="$(cluster_addrs "$n" "$port")"
+    IFS=, read -r -a nodes <<<"$view"
     cluster_pids=()
-    for i in 0 1 2 3; do
-        start_node "c4-node$((i + 1))" "${nodes4[$i]}" "$view4" 2
+    for ((i = 0; i < n; i++)); do
+        start_node "$tag-node$((i + 1))" "${nodes[$i]}" "$view" "$rf"
         cluster_pids+=("$LAST_PID")
     done
-    front="${nodes4[0]}" old_front=""
+    front="${nodes[0]}" old_front=""
     if [[ -n "$OLD_BIN" ]]; then
-        oldview4="$(cluster_addrs 4 "$OLD_CLUSTER_PORT")"
-        IFS=, read -r -a oldnodes4 <<<"$oldview4"
-        for i in 0 1 2 3; do
-            start_old "old-c4-node$((i + 1))" "${oldnodes4[$i]}" "$oldview4" 2
+        old_view="$(cluster_addrs "$n" "$old_port")"
+        IFS=, read -r -a old_nodes <<<"$old_view"
+        for ((i = 0; i < n; i++)); do
+            start_old "old-$tag-node$((i + 1))" "${old_nodes[$i]}" "$old_view" "$rf"
             cluster_pids+=("$LAST_PID")
         done
-        old_front="${oldnodes4[0]}"
+        old_front="${old_nodes[0]}"
     fi
     for addr in "$front" $old_front; do
-        bulk_load "$RUN/c4-load-$addr.out" "$addr" 0 "$SMALL_KEYS" >/dev/null ||
-            ckv_die "could not load $SMALL_KEYS keys into the 4-node cluster of $addr"
+        bulk_load "$RUN/$tag-load-$addr.out" "$addr" 0 "$SMALL_KEYS" >/dev/null ||
+            ckv_die "could not load $SMALL_KEYS keys into the $n-node cluster of $addr"
     done
-    # Which keys does the front node's shard own? A proxied reply carries "address". (The
-    # old cluster has the same view order, so the same keys are local to its front node.)
-    python3 "$BENCH_DIR/shard_keys.py" "$front" "$RUN/local.keys" "$RUN/remote.keys" 4000 ||
-        ckv_die "could not sort the keys by shard"
+    python3 "$BENCH_DIR/shard_keys.py" "$front" "$RUN/local-$tag.keys" "$RUN/remote-$tag.keys" \
+        4000 || ckv_die "could not sort the keys of the $n-node cluster by shard"
+}
+
+if scenario_on 5 || scenario_on 6 || scenario_on 15; then
+    start_cluster 4 2 "$CLUSTER_PORT" "$OLD_CLUSTER_PORT" c4
     if scenario_on 5; then
-        PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/remote.keys" \
+        PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/remote-c4.keys" \
             pair 5 "proxied GET (4 nodes, R=2)" get.lua "$front" "$old_front"
     fi
     if scenario_on 6; then
-        PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/local.keys" \
+        PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/local-c4.keys" \
             pair 6 "replicated PUT (4 nodes, R=2)" put.lua "$front" "$old_front"
     fi
     if scenario_on 15; then
         # local and remote keys in turn (blank lines, when one list is longer, are skipped):
         # about half the writes are proxied, the other half replicated by the front node
-        paste -d '\n' "$RUN/local.keys" "$RUN/remote.keys" >"$RUN/both.keys"
+        paste -d '\n' "$RUN/local-c4.keys" "$RUN/remote-c4.keys" >"$RUN/both.keys"
         PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/both.keys" \
             pair 15 "PUT over keys of both shards, sent to one node (4 nodes, R=2)" put.lua \
             "$front" "$old_front"
@@ -395,32 +405,8 @@ fi
 
 # ---------------------------------------------------------------- scenario 16: 6 nodes, R=3
 if scenario_on 16; then
-    view6="$(cluster_addrs 6 "$CLUSTER6_PORT")"
-    IFS=, read -r -a nodes6 <<<"$view6"
-    cluster_pids=()
-    for i in 0 1 2 3 4 5; do
-        start_node "c6-node$((i + 1))" "${nodes6[$i]}" "$view6" 3
-        cluster_pids+=("$LAST_PID")
-    done
-    front="${nodes6[0]}" old_front=""
-    if [[ -n "$OLD_BIN" ]]; then
-        oldview6="$(cluster_addrs 6 "$OLD_CLUSTER6_PORT")"
-        IFS=, read -r -a oldnodes6 <<<"$oldview6"
-        for i in 0 1 2 3 4 5; do
-            start_old "old-c6-node$((i + 1))" "${oldnodes6[$i]}" "$oldview6" 3
-            cluster_pids+=("$LAST_PID")
-        done
-        old_front="${oldnodes6[0]}"
-    fi
-    for addr in "$front" $old_front; do
-        bulk_load "$RUN/c6-load-$addr.out" "$addr" 0 "$SMALL_KEYS" >/dev/null ||
-            ckv_die "could not load $SMALL_KEYS keys into the 6-node cluster of $addr"
-    done
-    # as in scenarios 5-6: the keys the front node's shard owns (same view order in the old
-    # cluster)
-    python3 "$BENCH_DIR/shard_keys.py" "$front" "$RUN/local6.keys" "$RUN/remote6.keys" 4000 ||
-        ckv_die "could not sort the keys of the 6-node cluster by shard"
-    PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/local6.keys" \
+    start_cluster 6 3 "$CLUSTER6_PORT" "$OLD_CLUSTER6_PORT" c6
+    PAIR_METRICS=1 BENCH_KEYS_FILE="$RUN/local-c6.keys" \
         pair 16 "replicated PUT (6 nodes, R=3)" put.lua "$front" "$old_front"
     stop_all "${cluster_pids[@]}"
 fi
