@@ -243,6 +243,26 @@ void ckv_replica_enter_epoch(ckv_replica *r, const ckv_shard_map *map, ckv_store
         r->journal->epoch(r->journal->arg, r);
 }
 
+void ckv_replica_confirm_view(ckv_replica *r, bool confirmed)
+{
+    r->view_confirmed = confirmed;
+}
+
+void ckv_replica_reads_caught_up(ckv_replica *r)
+{
+    r->bootstrapping = false;
+}
+
+void ckv_replica_counter_known(ckv_replica *r)
+{
+    r->counter_pending = false;
+}
+
+void ckv_replica_pause_writes(ckv_replica *r, bool paused)
+{
+    r->writes_paused = paused;
+}
+
 void ckv_replica_adopt_view(ckv_replica *r, const ckv_shard_map *map)
 {
     ckv_store_clear(r->store);

@@ -53,7 +53,7 @@ static void participant_reset(ckv_node *n)
     vc->staged = NULL;
     vc->staged_lamport = 0;
     vc->id = 0;
-    n->r.writes_paused = false;
+    ckv_replica_pause_writes(&n->r, false);
     ckv_node_wake(n); /* paused writes go on (or re-route after a commit) */
 }
 
@@ -89,7 +89,7 @@ static void handle_prepare(ckv_node *n, ckv_req *req, const ckv_wire_prepare *m)
         vc->new_map = m->map;
         vc->old_view = m->old_view;
         vc->id = id;
-        n->r.writes_paused = true;
+        ckv_replica_pause_writes(&n->r, true);
         log_info("view change %llu prepared: epoch %llu, writes paused", (unsigned long long)id,
                  (unsigned long long)epoch);
     }

@@ -22,7 +22,8 @@
  *
  * Serving gates: what the node may serve at all, whatever the context says. The rules
  * here set them when the map changes; the glue that learns the facts (membership,
- * catch-up from replicas, a view change preparing) opens and closes them. */
+ * catch-up from replicas, a view change preparing) opens and closes them through the
+ * calls below. */
 #ifndef CAUSALKV_REPLICA_H
 #define CAUSALKV_REPLICA_H
 
@@ -145,6 +146,15 @@ void ckv_replica_enter_epoch(ckv_replica *r, const ckv_shard_map *map, ckv_store
                              uint64_t base_lamport);
 /* The first full answer of a replica carried the epoch's base state. */
 void ckv_replica_hold_base(ckv_replica *r);
+
+/* The gates the glue opens and closes as it learns the facts: the members agree on the
+ * view in force (a doubt closes it again); reads may go, a replica having answered in
+ * full (or the causal timeout having passed, with the base held); every replica has told
+ * this node its own counter; a view change prepares (writes wait) or ends. */
+void ckv_replica_confirm_view(ckv_replica *r, bool confirmed);
+void ckv_replica_reads_caught_up(ckv_replica *r);
+void ckv_replica_counter_known(ckv_replica *r);
+void ckv_replica_pause_writes(ckv_replica *r, bool paused);
 
 /* Recovery: replays one record of a journal or snapshot (with no journal attached), in
  * the order they were written. CKV_ERROR when the record cannot belong to this state (a

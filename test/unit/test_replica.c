@@ -184,20 +184,25 @@ static void test_serving_gates(void **state)
     assert_false(a.view_confirmed);
     assert_true(a.bootstrapping && a.counter_pending && a.has_base);
     assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_GET));
-    a.view_confirmed = true;
+    ckv_replica_confirm_view(&a, true);
     assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_GET)); /* no replica answered yet */
-    a.bootstrapping = false;
+    ckv_replica_reads_caught_up(&a);
     assert_true(ckv_replica_ready(&a, &ctx, CKV_OP_GET));
     assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_PUT)); /* own counter not known */
     assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_DELETE));
-    a.counter_pending = false;
+    ckv_replica_counter_known(&a);
     assert_true(ckv_replica_ready(&a, &ctx, CKV_OP_PUT));
-    a.writes_paused = true; /* a view change prepares */
+    ckv_replica_pause_writes(&a, true); /* a view change prepares */
     assert_true(ckv_replica_ready(&a, &ctx, CKV_OP_GET));
     assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_PUT));
     assert_true(ckv_replica_serving(&a, CKV_OP_GET));
     assert_false(ckv_replica_serving(&a, CKV_OP_PUT));
-    a.writes_paused = false;
+    ckv_replica_pause_writes(&a, false);
+    assert_true(ckv_replica_serving(&a, CKV_OP_PUT));
+    ckv_replica_confirm_view(&a, false); /* a doubt: the members are asked again */
+    assert_false(ckv_replica_serving(&a, CKV_OP_GET));
+    assert_false(ckv_replica_ready(&a, &ctx, CKV_OP_GET));
+    ckv_replica_confirm_view(&a, true);
     /* the gates alone: a context this replica lacks the history of is not ready, but
      * the replica serves (a read may go to a replica that holds that history) */
     ckv_context ahead = empty_ctx(&a);
@@ -220,7 +225,7 @@ static void test_serving_gates(void **state)
     /* a standby (not in the view) serves nothing itself */
     ckv_replica standby;
     assert_int_equal(ckv_replica_init(&standby, &m, "10.0.0.9:1", 8), CKV_OK);
-    standby.view_confirmed = true;
+    ckv_replica_confirm_view(&standby, true);
     assert_int_equal(standby.self, -1);
     assert_false(ckv_replica_ready(&standby, &ctx, CKV_OP_GET));
     assert_int_equal(ckv_replica_write(&standby, "k", 1, "v", 1, false, &ctx, NULL, NULL),
