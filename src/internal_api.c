@@ -189,11 +189,8 @@ void ckv_internal_sync(ckv_node *n, ckv_req *req)
     uint32_t from = (uint32_t)m.from;
     uint64_t cursor = m.cursor, gen = m.gen;
     sync_asker asker = {.clock = m.clock, .wants_base = m.want_base};
-    ckv_repl_sync_map(n);
-    if (cursor == 0) { /* the asker's own word on what it holds */
-        n->repl[from].acked = asker.clock.c[n->r.self];
-        ckv_repl_peer_clock(n, from, &asker.clock);
-    }
+    if (cursor == 0) /* the asker's own word on what it holds */
+        ckv_repl_peer_told(n, from, &asker.clock);
     sync_answer(n, req, &asker, cursor, gen);
     ckv_repl_push_all(n);
 }

@@ -30,6 +30,27 @@
 
 #define STALL_MS 2000 /* the loop did not run for this long: the view may be stale */
 
+struct ckv_membership {
+    uint64_t round;        /* answers of older rounds are ignored */
+    uint64_t map_gen;      /* the replica's map this round asks about */
+    uint32_t pending;      /* questions of this round not answered yet */
+    bool agreed, disputed; /* a member of this round holds the same view / another one */
+    bool answered;         /* some member of this round answered at all */
+    bool warned_split;     /* said once that another cluster shares members */
+    uint32_t next;         /* the member to ask next while confirmed */
+    uint64_t last_tick_ms; /* the housekeeping timer last ran (stall detection) */
+};
+
+ckv_membership *ckv_membership_new(void)
+{
+    return calloc(1, sizeof(ckv_membership));
+}
+
+void ckv_membership_free(ckv_membership *m)
+{
+    free(m);
+}
+
 typedef struct probe_call {
     ckv_node *n;
     uint64_t round;
@@ -41,7 +62,7 @@ static void confirm(ckv_node *n, const char *how)
 {
     if (n->r.view_confirmed)
         return;
-    n->r.view_confirmed = true;
+    ckv_replica_confirm_view(&n->r, true);
     log_info("view of epoch %llu confirmed (%s)%s", (unsigned long long)n->r.map.epoch, how,
              n->r.self < 0 ? "; this node is a standby, not a member" : "");
     ckv_node_wake(n);
@@ -51,9 +72,9 @@ void ckv_membership_unconfirm(ckv_node *n, const char *why)
 {
     if (!n->r.view_confirmed)
         return;
-    n->r.view_confirmed = false;
-    n->membership.round++; /* answers to an older round no longer count */
-    n->membership.pending = 0;
+    ckv_replica_confirm_view(&n->r, false);
+    n->membership->round++; /* answers to an older round no longer count */
+    n->membership->pending = 0;
     log_warn("%s: checking the view in force with the other members before serving", why);
 }
 
@@ -65,7 +86,7 @@ static bool same_map(const ckv_shard_map *a, const ckv_shard_map *b)
 static void take_answer(ckv_node *n, const char *member, const ckv_shard_map *theirs,
                         bool their_confirmed)
 {
-    ckv_membership *m = &n->membership;
+    ckv_membership *m = n->membership;
     if (same_map(theirs, &n->r.map)) {
         m->agreed = true;
         if (their_confirmed)
@@ -98,7 +119,7 @@ static void on_probe_reply(int status, const char *body, size_t len, void *arg)
 {
     probe_call *pc = arg;
     ckv_node *n = pc->n;
-    ckv_membership *m = &n->membership;
+    ckv_membership *m = n->membership;
     bool current = pc->round == m->round && pc->map_gen == n->r.map_gen && !n->shutting_down;
     ckv_wire_view answer;
     if (current && status == 200 && ckv_wire_view_decode(body, len, &answer) == CKV_OK) {
@@ -129,11 +150,11 @@ static void ask(ckv_node *n, uint32_t member, const ckv_sbuf *question)
     if (pc == NULL)
         return;
     *pc = (probe_call){
-        .n = n, .round = n->membership.round, .map_gen = n->r.map_gen, .member = member};
+        .n = n, .round = n->membership->round, .map_gen = n->r.map_gen, .member = member};
     if (ckv_peer_send(n->pool, n->r.map.view.addrs[member], EVHTTP_REQ_POST,
                       CKV_INTERNAL_PREFIX "view", question->data, question->len,
                       n->cfg.proxy_timeout_ms, 0, on_probe_reply, pc) == CKV_OK)
-        n->membership.pending++;
+        n->membership->pending++;
     else
         free(pc);
 }
@@ -141,7 +162,7 @@ static void ask(ckv_node *n, uint32_t member, const ckv_sbuf *question)
 /* Unconfirmed: asks every other member at once (a new round when the last one is over). */
 static void ask_all(ckv_node *n, const ckv_sbuf *question)
 {
-    ckv_membership *m = &n->membership;
+    ckv_membership *m = n->membership;
     if (m->pending > 0 && m->map_gen == n->r.map_gen)
         return; /* the round goes on (a new map ends it: its answers no longer count) */
     m->map_gen = n->r.map_gen;
@@ -162,7 +183,7 @@ static void ask_all(ckv_node *n, const ckv_sbuf *question)
 /* Confirmed: one member per tick, in turn, to hear of a newer view. */
 static void ask_one(ckv_node *n, const ckv_sbuf *question)
 {
-    ckv_membership *m = &n->membership;
+    ckv_membership *m = n->membership;
     if ((m->pending > 0 && m->map_gen == n->r.map_gen) || n->r.map.view.n == 0)
         return;
     m->map_gen = n->r.map_gen;
@@ -195,10 +216,10 @@ void ckv_membership_tick(ckv_node *n)
 
 void ckv_membership_check_stall(ckv_node *n, uint64_t now_ms)
 {
-    uint64_t last = n->membership.last_tick_ms;
+    uint64_t last = n->membership->last_tick_ms;
+    n->membership->last_tick_ms = now_ms;
     if (!n->r.view_confirmed || last == 0 || now_ms < last || now_ms - last < STALL_MS)
         return;
-    n->membership.last_tick_ms = now_ms; /* once per stall */
     char why[96];
     snprintf(why, sizeof(why), "the event loop did not run for %llu ms (stopped or starved)",
              (unsigned long long)(now_ms - last));

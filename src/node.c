@@ -25,6 +25,18 @@
 #define FREE_MEMORY_TRIM_BYTES (1u << 20) /* free heap above this goes back to the system */
 #define CRON_TICK_MS 50 /* the housekeeping timer; every task runs at its own period */
 
+/* What only this file touches: the HTTP server and its listener, the housekeeping
+ * timer, the signals and the shutdown timer. */
+struct ckv_node_loop {
+    struct evhttp *http;
+    struct evhttp_bound_socket *listener;
+    struct event *cron;       /* the one housekeeping timer; each task has its own period */
+    uint64_t cron_last_ms[8]; /* when each task last ran (cron_tasks below) */
+    struct event *sigterm_ev, *sigint_ev, *exit_ev;
+    struct event *accept_resume_ev; /* re-enables accepting after running out of fds */
+    uint64_t last_accept_warn_ms;
+};
+
 /* The listener's error callback gets the evhttp as its argument, not the node; there is
  * one node per process, so it is found here. */
 static ckv_node *listening_node;
@@ -34,13 +46,6 @@ static void expire_waiting(ckv_req *req, void *arg)
     ckv_node *n = arg;
     n->metrics.causal_timeouts++;
     ckv_node_reply_error(n, req, 503, "Unable to satisfy request");
-}
-
-static void on_push(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    ckv_repl_push_all(arg);
 }
 
 /* Give freed memory back to the system when a lot of it sits in the heap (after a burst
@@ -89,12 +94,11 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
     ckv_node *n = arg;
     uint64_t now = ckv_now_ms();
     ckv_membership_check_stall(n, now);
-    n->membership.last_tick_ms = now;
     for (size_t i = 0; i < CRON_TASKS; i++) {
         uint32_t period =
             cron_tasks[i].period_ms ? cron_tasks[i].period_ms : n->cfg.gossip_interval_ms;
-        if (now - n->cron_last_ms[i] >= period) {
-            n->cron_last_ms[i] = now;
+        if (now - n->loop->cron_last_ms[i] >= period) {
+            n->loop->cron_last_ms[i] = now;
             cron_tasks[i].run(n);
         }
     }
@@ -118,12 +122,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     log_info("signal %d: shutting down", (int)sig);
     ckv_sd_notify("STOPPING=1");
     /* stop accepting: the listener goes; open connections finish what they have */
-    if (n->listener != NULL)
-        evhttp_del_accept_socket(n->http, n->listener);
-    n->listener = NULL;
+    if (n->loop->listener != NULL)
+        evhttp_del_accept_socket(n->loop->http, n->loop->listener);
+    n->loop->listener = NULL;
     ckv_park_expire_all(n->park);
     struct timeval tv = {0, SHUTDOWN_GRACE_MS * 1000};
-    evtimer_add(n->exit_ev, &tv);
+    evtimer_add(n->loop->exit_ev, &tv);
 }
 
 static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
@@ -131,8 +135,8 @@ static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     ckv_node *n = arg;
-    if (n->listener != NULL)
-        evconnlistener_enable(evhttp_bound_socket_get_listener(n->listener));
+    if (n->loop->listener != NULL)
+        evconnlistener_enable(evhttp_bound_socket_get_listener(n->loop->listener));
 }
 
 /* accept() failing (out of descriptors, most likely) would fire again at once, forever:
@@ -146,10 +150,10 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
     if (n == NULL)
         return;
     struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
-    evtimer_add(n->accept_resume_ev, &tv);
+    evtimer_add(n->loop->accept_resume_ev, &tv);
     uint64_t now = ckv_now_ms();
-    if (now - n->last_accept_warn_ms >= 1000) {
-        n->last_accept_warn_ms = now;
+    if (now - n->loop->last_accept_warn_ms >= 1000) {
+        n->loop->last_accept_warn_ms = now;
         log_warn("accept failed (%s); pausing new connections for %d ms",
                  evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS);
     }
@@ -157,34 +161,34 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 
 static int listen_http(ckv_node *n)
 {
-    n->http = evhttp_new(n->base);
-    if (n->http == NULL)
+    ckv_node_loop *l = n->loop;
+    l->http = evhttp_new(n->base);
+    if (l->http == NULL)
         return CKV_ERROR;
-    evhttp_set_max_headers_size(n->http, n->cfg.max_header_bytes);
+    evhttp_set_max_headers_size(l->http, n->cfg.max_header_bytes);
     /* node-to-node batches are cut at CKV_BATCH_SOFT_BYTES plus one version, and a version
      * is never larger than the client body that created it: a little framing suffices */
-    evhttp_set_max_body_size(n->http, (ev_ssize_t)n->cfg.max_body_bytes + CKV_FRAMING_BYTES);
+    evhttp_set_max_body_size(l->http, (ev_ssize_t)n->cfg.max_body_bytes + CKV_FRAMING_BYTES);
     struct timeval tv = {n->cfg.http_timeout_ms / 1000, (n->cfg.http_timeout_ms % 1000) * 1000};
-    evhttp_set_timeout_tv(n->http, &tv);
-    evhttp_set_allowed_methods(n->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+    evhttp_set_timeout_tv(l->http, &tv);
+    evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
                                             EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-    evhttp_set_gencb(n->http, ckv_http_gencb, n);
+    evhttp_set_gencb(l->http, ckv_http_gencb, n);
     ckv_conns_options copt = {.max_connections = n->cfg.max_connections,
                               .http_timeout_ms = n->cfg.http_timeout_ms};
-    n->conns = ckv_conns_new(n->http, &copt, &n->metrics);
+    n->conns = ckv_conns_new(l->http, &copt, &n->metrics);
     if (n->conns == NULL)
         return CKV_ERROR;
     n->server.conns = n->conns;
-    n->listener = evhttp_bind_socket_with_handle(n->http, n->cfg.bind, n->cfg.port);
-    if (n->listener == NULL) {
+    l->listener = evhttp_bind_socket_with_handle(l->http, n->cfg.bind, n->cfg.port);
+    if (l->listener == NULL) {
         log_error("cannot listen on %s:%u: %s", n->cfg.bind, (unsigned)n->cfg.port,
                   evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         return CKV_ERROR;
     }
-    struct evconnlistener *l = evhttp_bound_socket_get_listener(n->listener);
-    evconnlistener_set_error_cb(l, on_accept_error);
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(l->listener), on_accept_error);
     listening_node = n;
     return CKV_OK;
 }
@@ -237,19 +241,18 @@ static int make_pool(ckv_node *n)
 
 static int make_events(ckv_node *n)
 {
-    n->cron = event_new(n->base, -1, EV_PERSIST, on_cron, n);
-    n->push_ev = event_new(n->base, -1, 0, on_push, n);
-    n->sigterm_ev = evsignal_new(n->base, SIGTERM, on_signal, n);
-    n->sigint_ev = evsignal_new(n->base, SIGINT, on_signal, n);
-    n->exit_ev = evtimer_new(n->base, on_exit_timer, n);
-    n->accept_resume_ev = evtimer_new(n->base, on_accept_resume, n);
-    if (!n->cron || !n->push_ev || !n->sigterm_ev || !n->sigint_ev || !n->exit_ev ||
-        !n->accept_resume_ev)
+    ckv_node_loop *l = n->loop;
+    l->cron = event_new(n->base, -1, EV_PERSIST, on_cron, n);
+    l->sigterm_ev = evsignal_new(n->base, SIGTERM, on_signal, n);
+    l->sigint_ev = evsignal_new(n->base, SIGINT, on_signal, n);
+    l->exit_ev = evtimer_new(n->base, on_exit_timer, n);
+    l->accept_resume_ev = evtimer_new(n->base, on_accept_resume, n);
+    if (!l->cron || !l->sigterm_ev || !l->sigint_ev || !l->exit_ev || !l->accept_resume_ev)
         return CKV_ERROR;
     struct timeval tv = {0, CRON_TICK_MS * 1000};
-    event_add(n->cron, &tv);
-    event_add(n->sigterm_ev, NULL);
-    event_add(n->sigint_ev, NULL);
+    event_add(l->cron, &tv);
+    event_add(l->sigterm_ev, NULL);
+    event_add(l->sigint_ev, NULL);
     return CKV_OK;
 }
 
@@ -264,6 +267,18 @@ static struct event_base *new_event_base(void)
     struct event_base *base = event_base_new_with_config(ec);
     event_config_free(ec);
     return base;
+}
+
+/* The timers and signals (the HTTP server is freed before the connection table). */
+static void free_loop(ckv_node_loop *l)
+{
+    if (l == NULL)
+        return;
+    struct event *evs[] = {l->cron, l->sigterm_ev, l->sigint_ev, l->exit_ev, l->accept_resume_ev};
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (evs[i])
+            event_free(evs[i]);
+    free(l);
 }
 
 /* Distinct per node and per start: the address, the start time and the pid, hashed
@@ -293,9 +308,11 @@ ckv_node *ckv_node_new(const ckv_config *cfg)
         free(n);
         return NULL;
     }
+    n->loop = calloc(1, sizeof(*n->loop));
     n->base = new_event_base();
-    n->push_batch = calloc(cfg->repl_batch, sizeof(*n->push_batch));
-    if (n->base == NULL || n->push_batch == NULL ||
+    n->membership = ckv_membership_new();
+    n->repl = n->base != NULL ? ckv_repl_new(n) : NULL;
+    if (n->loop == NULL || n->repl == NULL || n->membership == NULL ||
         ckv_replica_init(&n->r, &map, cfg->address, cfg->repl_log_entries) != CKV_OK)
         goto fail;
     if (cfg->data_dir[0] != '\0') {
@@ -343,17 +360,14 @@ void ckv_node_free(ckv_node *n)
     ckv_backup_abort(n);
     ckv_persist_close(n->persist); /* writes what is buffered, answers held writes */
     n->persist = NULL;
-    if (n->http)
-        evhttp_free(n->http);
+    if (n->loop != NULL && n->loop->http != NULL)
+        evhttp_free(n->loop->http);
     ckv_conns_free(n->conns); /* drops our references to what evhttp released */
-    struct event *evs[] = {n->cron,      n->push_ev, n->sigterm_ev,
-                           n->sigint_ev, n->exit_ev, n->accept_resume_ev};
-    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
-        if (evs[i])
-            event_free(evs[i]);
+    free_loop(n->loop);
+    ckv_repl_free(n->repl);
+    ckv_membership_free(n->membership);
     ckv_park_free(n->park);
     ckv_replica_free(&n->r);
-    free(n->push_batch);
     ckv_resolver_free(n->resolver); /* last: it may run the loop once (see resolver.h) */
     if (n->base)
         event_base_free(n->base);

@@ -1,9 +1,11 @@
-/* node_state.h — the state of one causalkv node, shared by the glue modules.
+/* node_state.h — what the glue modules of one causalkv node share.
  *
  * Single-threaded: everything here runs on the node's event_base. node.c owns the node
- * and everything it points to. The causal state is the replica (replica.h), which only
- * replica.c changes; each request carries its own state (net/http_reply.h); the other
- * fields belong to the module named beside them, which is the only one to write them.
+ * and everything it points to. Shared here are the services every module calls through
+ * their own headers (configuration, loop, peer pool, resolver, connection table, waiting
+ * requests, metrics) and the causal state, the replica (replica.h), which only replica.c
+ * changes. Each module's own state is an opaque pointer below, its struct private to
+ * the .c named beside it; each request carries its own state (net/http_reply.h).
  * Modules and their order (each includes only those after it): node.c (composition,
  * housekeeping) → router.c (the route table) → kv_api.c, vc_coordinator.c, internal_api.c,
  * status_api.c, membership.c → proxy.c, vc_participant.c, replication.c → net/ → core. */
@@ -29,31 +31,9 @@
 
 #define CKV_INTERNAL_PREFIX "/kv-store/internal/"
 
-/* What this node knows about one replica of its own shard (replication.c). */
-typedef struct ckv_repl_peer {
-    uint64_t acked; /* highest own seq the peer is known to hold */
-    bool push_inflight;
-    bool sync_inflight;
-    bool synced_once;       /* answered (or failed) one full sync since start/epoch */
-    ckv_vclock sync_target; /* responder's clock at the first chunk of a sync */
-    uint64_t sync_cursor;
-    uint64_t sync_gen;
-    ckv_vclock known; /* the peer's clock as it last told it (valid when known_valid) */
-    bool known_valid;
-} ckv_repl_peer;
-
-/* Confirming the view in force with the other members (membership.c). */
-typedef struct ckv_membership {
-    uint64_t round;        /* answers of older rounds are ignored */
-    uint64_t map_gen;      /* the replica's map this round asks about */
-    uint32_t pending;      /* questions of this round not answered yet */
-    bool agreed, disputed; /* a member of this round holds the same view / another one */
-    bool answered;         /* some member of this round answered at all */
-    bool warned_split;     /* said once that another cluster shares members */
-    uint32_t next;         /* the member to ask next while confirmed */
-    uint64_t last_tick_ms; /* the housekeeping timer last ran (stall detection) */
-} ckv_membership;
-
+typedef struct ckv_node_loop ckv_node_loop;
+typedef struct ckv_replication ckv_replication;
+typedef struct ckv_membership ckv_membership;
 typedef struct ckv_view_change ckv_view_change;
 typedef struct ckv_backup ckv_backup;
 typedef struct ckv_vc_coord ckv_vc_coord;
@@ -62,14 +42,7 @@ typedef struct ckv_proxy_queue ckv_proxy_queue;
 typedef struct ckv_node {
     ckv_config cfg;
     struct event_base *base;
-    struct evhttp *http;
-    struct evhttp_bound_socket *listener;
-    struct event *cron;       /* the one housekeeping timer; each task has its own period */
-    uint64_t cron_last_ms[8]; /* when each task last ran (node.c's table) */
-    struct event *push_ev;    /* pushes new writes once per loop iteration */
-    struct event *sigterm_ev, *sigint_ev, *exit_ev;
-    struct event *accept_resume_ev; /* re-enables accepting after running out of fds */
-    uint64_t last_accept_warn_ms;
+    ckv_node_loop *loop; /* the listener, timers and signals (node.c's own) */
     ckv_peer_pool *pool;
     ckv_proxy_queue *proxy_queue; /* forwarded requests waiting for the loop's batch (proxy.c) */
     ckv_resolver *resolver;       /* members' names → addresses, for the pool and caller checks */
@@ -78,13 +51,9 @@ typedef struct ckv_node {
     ckv_request_ids request_ids; /* this node's own X-Request-Id values */
     ckv_park *park;              /* requests waiting for progress */
 
-    ckv_replica r; /* the causal state: view, store, clock, log, serving gates */
-    ckv_repl_peer repl[CKV_VIEW_MAX];
-    uint64_t repl_map_gen;          /* the replica's map that repl[] describes */
-    const ckv_version **push_batch; /* REPL_BATCH entries, reused by every push */
-    uint64_t bootstrap_deadline_ms;
-    ckv_membership membership;
-    uint32_t rr; /* round-robin start for choosing replicas */
+    ckv_replica r;              /* the causal state: view, store, clock, log, serving gates */
+    ckv_replication *repl;      /* what it knows of its shard's replicas (replication.c) */
+    ckv_membership *membership; /* confirming the view in force (membership.c) */
 
     ckv_view_change *vc;    /* this node's part in a view change (vc_participant.c) */
     ckv_persist *persist;   /* the journal in DATA_DIR; NULL: in memory only (persist.c) */

@@ -57,6 +57,7 @@ typedef struct proxy_op {
 struct ckv_proxy_queue {
     ckv_node *n;
     struct event *flush_ev;
+    uint32_t rotation; /* where the next choice of replicas starts, to spread load */
     uint32_t count;
     proxy_op *ops[QUEUE_MAX];
 };
@@ -80,7 +81,7 @@ static void proxy_op_free(proxy_op *op)
 static void order_replicas(ckv_node *n, uint32_t shard, proxy_op *op)
 {
     uint32_t first = ckv_shard_map_first_replica(&n->r.map, shard);
-    uint32_t rf = n->r.map.rf, start = n->rr++;
+    uint32_t rf = n->r.map.rf, start = n->proxy_queue->rotation++;
     op->count = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t i = 0; i < rf; i++) {

@@ -14,6 +14,58 @@
 
 #include "causalkv/log.h"
 
+/* What this node knows about one replica of its own shard. */
+typedef struct repl_peer {
+    uint64_t acked; /* highest own seq the peer is known to hold */
+    bool push_inflight;
+    bool sync_inflight;
+    bool synced_once;       /* answered (or failed) one full sync since start/epoch */
+    ckv_vclock sync_target; /* responder's clock at the first chunk of a sync */
+    uint64_t sync_cursor;
+    uint64_t sync_gen;
+    ckv_vclock known; /* the peer's clock as it last told it (valid when known_valid) */
+    bool known_valid;
+} repl_peer;
+
+struct ckv_replication {
+    repl_peer peers[CKV_VIEW_MAX]; /* by view index in the replica's map of map_gen */
+    uint64_t map_gen;
+    const ckv_version **push_batch; /* REPL_BATCH entries, reused by every push */
+    struct event *push_ev;          /* pushes new writes once per loop iteration */
+    uint64_t bootstrap_deadline_ms; /* reads stop waiting for a replica (given the base) */
+};
+
+static void on_push_event(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ckv_repl_push_all(arg);
+}
+
+ckv_replication *ckv_repl_new(ckv_node *n)
+{
+    ckv_replication *rs = calloc(1, sizeof(*rs));
+    if (rs == NULL)
+        return NULL;
+    rs->push_batch = calloc(n->cfg.repl_batch, sizeof(*rs->push_batch));
+    rs->push_ev = event_new(n->base, -1, 0, on_push_event, n);
+    if (rs->push_batch == NULL || rs->push_ev == NULL) {
+        ckv_repl_free(rs);
+        return NULL;
+    }
+    return rs;
+}
+
+void ckv_repl_free(ckv_replication *rs)
+{
+    if (rs == NULL)
+        return;
+    if (rs->push_ev != NULL)
+        event_free(rs->push_ev);
+    free(rs->push_batch);
+    free(rs);
+}
+
 typedef struct repl_call {
     ckv_node *n;
     uint32_t peer;
@@ -39,18 +91,20 @@ static bool repl_call_current(const repl_call *c)
     return !c->n->shutting_down && c->map_gen == c->n->r.map_gen && c->n->r.self >= 0;
 }
 
-void ckv_repl_sync_map(ckv_node *n)
+/* Resets the peer table when the replica has installed another map since. */
+static void sync_map(ckv_node *n)
 {
-    if (n->repl_map_gen != n->r.map_gen) {
-        memset(n->repl, 0, sizeof(n->repl));
-        n->repl_map_gen = n->r.map_gen;
+    if (n->repl->map_gen != n->r.map_gen) {
+        memset(n->repl->peers, 0, sizeof(n->repl->peers));
+        n->repl->map_gen = n->r.map_gen;
     }
 }
 
 void ckv_repl_on_local_write(ckv_node *n)
 {
     if (ckv_replica_has_peers(&n->r))
-        event_active(n->push_ev, EV_TIMEOUT, 0); /* once per loop iteration, batching writes */
+        event_active(n->repl->push_ev, EV_TIMEOUT,
+                     0); /* once per loop iteration, batching writes */
 }
 
 static void push_peer(ckv_node *n, uint32_t peer);
@@ -61,17 +115,15 @@ static void on_push_reply(int status, const char *body, size_t len, void *arg)
     ckv_node *n = c->n;
     bool current = repl_call_current(c);
     if (current)
-        n->repl[c->peer].push_inflight = false;
+        n->repl->peers[c->peer].push_inflight = false;
     ckv_wire_push_reply reply;
     if (current && status == 200 &&
         ckv_wire_push_reply_decode(body, len, n->r.map.epoch, n->r.map.view.n, &reply) == CKV_OK &&
         reply.epoch == n->r.map.epoch) {
-        /* the peer's word is the truth now, even when lower (it restarted empty) */
-        n->repl[c->peer].acked = reply.clock.c[n->r.self];
-        ckv_repl_peer_clock(n, c->peer, &reply.clock);
+        ckv_repl_peer_told(n, c->peer, &reply.clock);
         n->metrics.pushes++;
         n->metrics.pushed_versions += c->versions;
-        if (n->repl[c->peer].acked < ckv_wlog_last_seq(n->r.wlog))
+        if (n->repl->peers[c->peer].acked < ckv_wlog_last_seq(n->r.wlog))
             push_peer(n, c->peer);
     }
     free(c);
@@ -79,10 +131,10 @@ static void on_push_reply(int status, const char *body, size_t len, void *arg)
 
 static void push_peer(ckv_node *n, uint32_t peer)
 {
-    ckv_repl_peer *rp = &n->repl[peer];
+    repl_peer *rp = &n->repl->peers[peer];
     if (rp->push_inflight || rp->acked >= ckv_wlog_last_seq(n->r.wlog))
         return;
-    const ckv_version **batch = n->push_batch;
+    const ckv_version **batch = n->repl->push_batch;
     size_t count = ckv_wlog_after(n->r.wlog, rp->acked, batch, n->cfg.repl_batch);
     if (count == (size_t)-1 || count == 0)
         return; /* the peer is behind the log: anti-entropy repairs it */
@@ -110,29 +162,40 @@ static void push_peer(ckv_node *n, uint32_t peer)
          (n)->r.self >= 0 && peer < peer##_end; peer++)                                            \
         if (peer != (uint32_t)(n)->r.self)
 
-static void remember_clock(ckv_repl_peer *rp, const ckv_vclock *clock)
+static void remember_clock(repl_peer *rp, const ckv_vclock *clock)
 {
     rp->known = *clock;
     rp->known_valid = true;
 }
 
-void ckv_repl_peer_clock(ckv_node *n, uint32_t peer, const ckv_vclock *clock)
+void ckv_repl_peer_told(ckv_node *n, uint32_t peer, const ckv_vclock *clock)
 {
-    ckv_repl_sync_map(n);
-    if (peer < CKV_VIEW_MAX && clock->n == n->r.map.view.n)
-        remember_clock(&n->repl[peer], clock);
+    sync_map(n);
+    if (peer >= CKV_VIEW_MAX || clock->n != n->r.map.view.n || n->r.self < 0)
+        return;
+    /* the peer's word is the truth now, even when lower (it restarted empty) */
+    n->repl->peers[peer].acked = clock->c[n->r.self];
+    remember_clock(&n->repl->peers[peer], clock);
+}
+
+uint64_t ckv_repl_unacked(const ckv_node *n, uint32_t peer)
+{
+    uint64_t last = ckv_wlog_last_seq(n->r.wlog);
+    uint64_t acked =
+        n->repl->map_gen == n->r.map_gen && peer < CKV_VIEW_MAX ? n->repl->peers[peer].acked : 0;
+    return last > acked ? last - acked : 0;
 }
 
 uint32_t ckv_repl_peers_with_history(ckv_node *n, const ckv_context *ctx, uint32_t *out)
 {
     uint32_t count = 0;
-    ckv_repl_sync_map(n);
+    sync_map(n);
     if (ctx->epoch != n->r.map.epoch)
         return 0;
     uint32_t first = ckv_shard_map_first_replica(&n->r.map, n->r.shard);
     FOR_EACH_SHARD_PEER(n, peer)
     {
-        const ckv_repl_peer *rp = &n->repl[peer];
+        const repl_peer *rp = &n->repl->peers[peer];
         if (rp->known_valid && ckv_vclock_covers(&rp->known, &ctx->clock, first, n->r.map.rf) &&
             !ckv_peer_is_down(n->pool, n->r.map.view.addrs[peer]))
             out[count++] = peer;
@@ -144,7 +207,7 @@ void ckv_repl_push_all(ckv_node *n)
 {
     if (n->shutting_down)
         return;
-    ckv_repl_sync_map(n);
+    sync_map(n);
     FOR_EACH_SHARD_PEER(n, peer)
     push_peer(n, peer);
 }
@@ -160,18 +223,18 @@ static void bootstrap_check(ckv_node *n)
     bool all = true, any = false;
     FOR_EACH_SHARD_PEER(n, peer)
     {
-        all = all && n->repl[peer].synced_once;
-        any = any || n->repl[peer].synced_once;
+        all = all && n->repl->peers[peer].synced_once;
+        any = any || n->repl->peers[peer].synced_once;
     }
     if (n->r.bootstrapping &&
-        (any || (n->r.has_base && ckv_now_ms() >= n->bootstrap_deadline_ms))) {
-        n->r.bootstrapping = false;
+        (any || (n->r.has_base && ckv_now_ms() >= n->repl->bootstrap_deadline_ms))) {
+        ckv_replica_reads_caught_up(&n->r);
         log_info("serving reads: %s", any ? "caught up with a replica"
                                           : "no replica answered within the causal timeout");
         ckv_node_wake(n);
     }
     if (n->r.counter_pending && all) {
-        n->r.counter_pending = false;
+        ckv_replica_counter_known(&n->r);
         log_info("serving writes: every replica answered; own counter at %llu",
                  (unsigned long long)n->r.clock.c[n->r.self]);
         ckv_node_wake(n);
@@ -180,8 +243,8 @@ static void bootstrap_check(ckv_node *n)
 
 void ckv_repl_begin_catch_up(ckv_node *n)
 {
-    ckv_repl_sync_map(n);
-    n->bootstrap_deadline_ms = ckv_now_ms() + n->cfg.causal_timeout_ms;
+    sync_map(n);
+    n->repl->bootstrap_deadline_ms = ckv_now_ms() + n->cfg.causal_timeout_ms;
     if (ckv_replica_has_peers(&n->r))
         ckv_repl_pull_now(n);
 }
@@ -189,7 +252,7 @@ void ckv_repl_begin_catch_up(ckv_node *n)
 static void sync_peer(ckv_node *n, uint32_t peer);
 
 /* Adopts the responder's clock once every chunk of its state has been merged. */
-static void sync_complete(ckv_node *n, ckv_repl_peer *rp)
+static void sync_complete(ckv_node *n, repl_peer *rp)
 {
     remember_clock(rp, &rp->sync_target);
     bool advanced = ckv_replica_merge_clock(&n->r, &rp->sync_target);
@@ -203,7 +266,7 @@ static void sync_complete(ckv_node *n, ckv_repl_peer *rp)
     bootstrap_check(n);
 }
 
-static int sync_merge_reply(ckv_node *n, ckv_repl_peer *rp, const char *body, size_t len)
+static int sync_merge_reply(ckv_node *n, repl_peer *rp, const char *body, size_t len)
 {
     ckv_wire_sync_reply m;
     if (ckv_wire_sync_reply_decode(body, len, n->r.map.epoch, n->r.map.view.n, &m) != CKV_OK ||
@@ -253,7 +316,7 @@ static void on_sync_reply(int status, const char *body, size_t len, void *arg)
         free(c);
         return;
     }
-    ckv_repl_peer *rp = &n->repl[c->peer];
+    repl_peer *rp = &n->repl->peers[c->peer];
     rp->sync_inflight = false;
     if (status == 409 && learn_newer_view(n, body, len)) {
         free(c);
@@ -275,7 +338,7 @@ static void on_sync_reply(int status, const char *body, size_t len, void *arg)
 
 static void sync_peer(ckv_node *n, uint32_t peer)
 {
-    ckv_repl_peer *rp = &n->repl[peer];
+    repl_peer *rp = &n->repl->peers[peer];
     if (rp->sync_inflight || n->shutting_down)
         return;
     ckv_sbuf b;
@@ -302,7 +365,7 @@ void ckv_repl_pull_now(ckv_node *n)
 {
     if (!ckv_replica_has_peers(&n->r))
         return;
-    ckv_repl_sync_map(n);
+    sync_map(n);
     FOR_EACH_SHARD_PEER(n, peer)
     sync_peer(n, peer);
 }

@@ -1,6 +1,7 @@
 /* status_api.c — the Prometheus text of /metrics, /healthz, and /kv-store/status: one
  * node's compact JSON view of itself, which the dashboard polls on every node. */
 #include "status_api.h"
+#include "replication.h"
 
 #include <event2/buffer.h>
 #include <stdarg.h>
@@ -107,13 +108,11 @@ static void add_replication(ckv_sbuf *b, ckv_node *n)
     if (n->r.self < 0)
         return;
     uint32_t first = ckv_shard_map_first_replica(&n->r.map, n->r.shard);
-    uint64_t last = ckv_wlog_last_seq(n->r.wlog);
     for (uint32_t p = first; p < first + n->r.map.rf; p++) {
         if (p == (uint32_t)n->r.self)
             continue;
-        uint64_t acked = n->repl_map_gen == n->r.map_gen ? n->repl[p].acked : 0;
         add_line(b, "causalkv_replication_queue_depth{peer=\"%s\"} %llu\n", n->r.map.view.addrs[p],
-                 (unsigned long long)(last > acked ? last - acked : 0));
+                 (unsigned long long)ckv_repl_unacked(n, p));
     }
 }
 
@@ -221,15 +220,6 @@ void ckv_health_serve(ckv_node *n, ckv_req *req)
     ckv_reply(req, serving ? 200 : 503, &b);
 }
 
-/* Own writes the peer at view index p has not acknowledged (0 when the table describes
- * another map: replication starts it again at a view change). */
-static uint64_t replication_lag(const ckv_node *n, uint32_t p)
-{
-    uint64_t last = ckv_wlog_last_seq(n->r.wlog);
-    uint64_t acked = n->repl_map_gen == n->r.map_gen ? n->repl[p].acked : 0;
-    return last > acked ? last - acked : 0;
-}
-
 /* One word for what the node can do now; /healthz gives the gates one by one. */
 static const char *node_state_name(const ckv_node *n)
 {
@@ -261,7 +251,7 @@ static void add_lag(ckv_sbuf *b, const ckv_node *n)
             const char *a = n->r.map.view.addrs[p];
             ckv_sbuf_add_json_str(b, a, strlen(a));
             ckv_sbuf_addc(b, ':');
-            ckv_sbuf_add_u64(b, replication_lag(n, p));
+            ckv_sbuf_add_u64(b, ckv_repl_unacked(n, p));
         }
     }
     ckv_sbuf_addc(b, '}');
