@@ -54,6 +54,39 @@ def summary(r):
             "max_ms": round(r["max_us"] / 1e3, 3), "requests": r["requests"],
             "errors": r["errors"], "error_count": sum(r["errors"].values())}
 
+def run_name(server, i):
+    return server if i == 1 else "%s_%d" % (server, i)
+
+def new_vs_old(sid):
+    """The new/old figures of a scenario run against BENCH_OLD_BIN: its runs go new, old,
+    old, new per round, so a drift of the machine that is steady over a round cancels."""
+    got = runs[sid]
+    rounds = 0
+    while all(run_name(k, 2 * rounds + i) in got for k in ("causalkv", "old") for i in (1, 2)):
+        rounds += 1
+    names_new = [run_name("causalkv", i) for i in range(1, 2 * rounds + 1)]
+    names_old = [run_name("old", i) for i in range(1, 2 * rounds + 1)]
+    if rounds == 0 or not all(got[k] for k in names_new + names_old):
+        return {}
+    out = {"new_rps": [round(got[k]["rps"], 1) for k in names_new],
+           "old_rps": [round(got[k]["rps"], 1) for k in names_old]}
+    out["new_vs_old"] = round(sum(out["new_rps"]) / sum(out["old_rps"]), 3)
+    per_round = [sum(out["new_rps"][2 * r:2 * r + 2]) / sum(out["old_rps"][2 * r:2 * r + 2])
+                 for r in range(rounds)]
+    out["new_vs_old_rounds"] = [round(x, 3) for x in per_round]
+    # CPU time of every node of the scenario per request: what throughput on a shared
+    # machine blurs (wrk and the nodes compete for the same cores)
+    cpu = {k: extra.get("cpu %d %s" % (sid, k)) for k in names_new + names_old}
+    if all(isinstance(c, dict) for c in cpu.values()):
+        def per_request(keys):
+            reqs = sum(got[k]["requests"] for k in keys)
+            return sum(cpu[k]["cpu_s"] for k in keys) * 1e6 / reqs if reqs else None
+        new_us, old_us = per_request(names_new), per_request(names_old)
+        if new_us and old_us:
+            out["cpu_us_per_request"] = {"new": round(new_us, 2), "old": round(old_us, 2)}
+            out["cpu_new_vs_old"] = round(new_us / old_us, 3)
+    return out
+
 scen = []
 memory_put = summary(runs.get(3, {}).get("causalkv"))
 for sid in sorted(runs):
@@ -79,13 +112,7 @@ for sid in sorted(runs):
     if sid == 14 and c:
         entry["cost_of_10_polls_per_s"] = round(STATUS_POLLS_PER_S / c["rps"], 5)
         met = met and entry["cost_of_10_polls_per_s"] < 0.01
-    olds = [runs[sid].get(k) for k in ("old", "old_2")]
-    news = [runs[sid].get(k) for k in ("causalkv", "causalkv_2")]
-    if all(olds) and all(news):
-        # new, old, old, new: a drift of the machine that is steady over the four cancels
-        entry["old_rps"] = [round(r["rps"], 1) for r in olds]
-        entry["new_rps"] = [round(r["rps"], 1) for r in news]
-        entry["new_vs_old"] = round(sum(entry["new_rps"]) / sum(entry["old_rps"]), 3)
+    entry.update(new_vs_old(sid))
     if "journal%d" % sid in extra:
         entry["journal"] = extra["journal%d" % sid]
     # scenarios 5, 6, 15, 16: the front node's /metrics over each run (bench/node_metrics.py)
@@ -157,9 +184,15 @@ for s in scen:
             "-" if s["memory_rps"] is None else "%.0f" % s["memory_rps"],
             s["target_vs_memory_put"])
     if "new_vs_old" in s:
-        note += "; new/old %.3f (new %s, old %s req/s)" % (
-            s["new_vs_old"], "+".join("%.0f" % r for r in s["new_rps"]),
-            "+".join("%.0f" % r for r in s["old_rps"]))
+        rr = s["new_vs_old_rounds"]
+        note += "; new/old %.3f%s" % (
+            s["new_vs_old"], " (rounds %.3f-%.3f)" % (min(rr), max(rr)) if len(rr) > 1 else
+            " (new %s, old %s req/s)" % ("+".join("%.0f" % r for r in s["new_rps"]),
+                                          "+".join("%.0f" % r for r in s["old_rps"])))
+    if "cpu_new_vs_old" in s:
+        c = s["cpu_us_per_request"]
+        note += "; cpu/req new/old %.3f (%.1f vs %.1f us)" % (s["cpu_new_vs_old"], c["new"],
+                                                             c["old"])
     if isinstance(s.get("front_node", {}).get("causalkv"), dict):
         note += "; " + node_metrics.describe(s["front_node"]["causalkv"])
     if s["id"] == 14 and "cost_of_10_polls_per_s" in s:

@@ -48,7 +48,12 @@
 #   BENCH_OLD_BIN    a second (older) causalkv binary: scenarios 1-6, 15 and 16 also run
 #                    against it, on nodes of its own beside the new ones, in the order new,
 #                    old, old, new (so a steady drift of the machine cancels), and the table
-#                    gains new/old, the sum of the two new runs' req/s over the two old runs'
+#                    gains new/old, the sum of the two new runs' req/s over the two old runs',
+#                    and cpu new/old, the CPU time all nodes of the scenario spent per
+#                    request (utime + stime from /proc), new over old
+#   BENCH_AB_ROUNDS  with BENCH_OLD_BIN: how many times new, old, old, new runs (default 1);
+#                    new/old and cpu new/old then cover every run, and the table shows the
+#                    lowest and highest ratio of one round's four runs
 # Logs and wrk outputs of the last run are kept in run/bench/.
 set -euo pipefail
 
@@ -196,12 +201,21 @@ measure() {
     fi
     # a node that does not answer leaves an empty file: its figures are n/a
     [[ -z "$maddr" ]] || ckv_http_get "http://$maddr/metrics" 5 >"$RUN/$tag.metrics-before" || true
+    local -a cpu_pids
+    read -r -a cpu_pids <<<"${CPU_PIDS:-}"
+    local ticks_before ticks_after
+    ticks_before="$(cpu_ticks "${cpu_pids[@]}")"
     if res="$(wrk_run "$RUN/$tag.out" "$DURATION" "$script" "$url")"; then
         python3 "$BENCH_DIR/benchtool.py" wrk-line "$res" "$server"
     else
         res=null
     fi
+    ticks_after="$(cpu_ticks "${cpu_pids[@]}")"
     printf '%s\t%s\t%s\n' "$id" "$server" "$res" >>"$RESULTS"
+    if ((${#cpu_pids[@]} > 0)); then
+        extra "cpu $id $server" "{\"cpu_s\": $(awk -v t=$((ticks_after - ticks_before)) \
+            -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", t / hz }')}"
+    fi
     if [[ -n "$maddr" ]]; then
         ckv_http_get "http://$maddr/metrics" 5 >"$RUN/$tag.metrics-after" || true
         extra "node_metrics $id $server" "$(python3 "$BENCH_DIR/node_metrics.py" \
@@ -210,22 +224,42 @@ measure() {
 }
 
 # pair ID TITLE SCRIPT CKV_ADDR [OLD_ADDR]: the scenario against the baseline, then against
-# causalkv; with OLD_ADDR (BENCH_OLD_BIN's node) new, old, old, new. With PAIR_METRICS=1
-# each causalkv (and old) run also reads the /metrics of the node it sends to (measure).
+# causalkv; with OLD_ADDR (BENCH_OLD_BIN's node) new, old, old, new, AB_ROUNDS times (runs
+# named causalkv, old, old_2, causalkv_2, causalkv_3, old_3, …). With PAIR_METRICS=1 each
+# causalkv (and old) run also reads the /metrics of the node it sends to (measure); the
+# CPU time of the processes in new_pids (old_pids for the old runs) is read around each.
 pair() {
     local id=$1 title=$2 script=$3 addr=$4 old=${5:-}
-    local m_new="" m_old=""
+    local m_new="" m_old="" r a b
     if [[ "${PAIR_METRICS:-}" == 1 ]]; then
         m_new=$addr m_old=$old
     fi
     ckv_log "scenario $id: $title"
     measure "$id" baseline "$script" "http://$BASE_ADDR/"
-    measure "$id" causalkv "$script" "http://$addr/" "$m_new"
-    if [[ -n "$old" ]]; then
-        old_env measure "$id" old "$script" "http://$old/" "$m_old"
-        old_env measure "$id" old_2 "$script" "http://$old/" "$m_old"
-        measure "$id" causalkv_2 "$script" "http://$addr/" "$m_new"
-    fi
+    CPU_PIDS="${new_pids[*]}" measure "$id" causalkv "$script" "http://$addr/" "$m_new"
+    [[ -n "$old" ]] || return 0
+    for ((r = 1; r <= AB_ROUNDS; r++)); do
+        a=_$((2 * r - 1)) b=_$((2 * r))
+        [[ "$a" != _1 ]] || a=""
+        ((r == 1)) || CPU_PIDS="${new_pids[*]}" measure "$id" "causalkv$a" "$script" \
+            "http://$addr/" "$m_new"
+        CPU_PIDS="${old_pids[*]}" old_env measure "$id" "old$a" "$script" "http://$old/" "$m_old"
+        CPU_PIDS="${old_pids[*]}" old_env measure "$id" "old$b" "$script" "http://$old/" "$m_old"
+        CPU_PIDS="${new_pids[*]}" measure "$id" "causalkv$b" "$script" "http://$addr/" "$m_new"
+    done
+}
+
+# cpu_ticks PID...: the CPU time (user + system, in clock ticks) those processes have used.
+cpu_ticks() {
+    local pid sum=0 stat
+    local -a f
+    for pid in "$@"; do
+        stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
+        stat="${stat##*) }" # the fields after the command name
+        read -r -a f <<<"$stat"
+        sum=$((sum + f[11] + f[12]))
+    done
+    printf '%s' "$sum"
 }
 
 # old_env CMD...: CMD with the old node's causal context as BENCH_CONTEXT (scenario 2).
@@ -285,6 +319,9 @@ fi
 BASELINE="$CKV_ROOT/build-release/ckv-baseline"
 [[ -x "$BIN" ]] || ckv_die "no causalkv binary at $BIN"
 OLD_BIN="${BENCH_OLD_BIN:-}"
+AB_ROUNDS="${BENCH_AB_ROUNDS:-1}"
+[[ "$AB_ROUNDS" =~ ^[1-9][0-9]*$ ]] || ckv_die "BENCH_AB_ROUNDS: a positive number, not $AB_ROUNDS"
+CLK_TCK="$(getconf CLK_TCK)"
 [[ -z "$OLD_BIN" || -x "$OLD_BIN" ]] || ckv_die "BENCH_OLD_BIN: no executable at $OLD_BIN"
 
 rm -rf "$RUN"
@@ -307,9 +344,11 @@ if scenario_on 1 || scenario_on 2 || scenario_on 3 || scenario_on 4 || scenario_
     start_node single "$SINGLE_ADDR" "$SINGLE_ADDR" 1
     single_pid=$LAST_PID
     old_single="" old_single_pid=""
+    new_pids=("$single_pid") old_pids=()
     if [[ -n "$OLD_BIN" ]]; then
         start_old old-single "$OLD_SINGLE_ADDR" "$OLD_SINGLE_ADDR" 1
         old_single=$OLD_SINGLE_ADDR old_single_pid=$LAST_PID
+        old_pids=("$old_single_pid")
     fi
     for addr in "$SINGLE_ADDR" $old_single; do
         bulk_load "$RUN/single-load-$addr.out" "$addr" 0 "$SMALL_KEYS" >/dev/null ||
@@ -350,7 +389,8 @@ cluster_addrs() { # cluster_addrs N [PORT]: 127.0.0.2:P … 127.0.0.(N+1):P, com
 
 # start_cluster N R PORT OLD_PORT TAG: N nodes with REPL_FACTOR=R on PORT (and, with
 # BENCH_OLD_BIN, N of the old binary on OLD_PORT), loaded with SMALL_KEYS keys. Sets
-# cluster_pids, front and old_front (empty without BENCH_OLD_BIN), and writes the keys the
+# cluster_pids (new_pids and old_pids together), front and old_front (empty without
+# BENCH_OLD_BIN), and writes the keys the
 # front node's shard owns to $RUN/local-TAG.keys, the others to $RUN/remote-TAG.keys (a
 # proxied reply carries "address"; the old cluster has the same view order, so the same
 # keys are local to its front node).
@@ -359,10 +399,10 @@ start_cluster() {
     local -a nodes old_nodes
     view="$(cluster_addrs "$n" "$port")"
     IFS=, read -r -a nodes <<<"$view"
-    cluster_pids=()
+    cluster_pids=() new_pids=() old_pids=()
     for ((i = 0; i < n; i++)); do
         start_node "$tag-node$((i + 1))" "${nodes[$i]}" "$view" "$rf"
-        cluster_pids+=("$LAST_PID")
+        new_pids+=("$LAST_PID")
     done
     front="${nodes[0]}" old_front=""
     if [[ -n "$OLD_BIN" ]]; then
@@ -370,10 +410,11 @@ start_cluster() {
         IFS=, read -r -a old_nodes <<<"$old_view"
         for ((i = 0; i < n; i++)); do
             start_old "old-$tag-node$((i + 1))" "${old_nodes[$i]}" "$old_view" "$rf"
-            cluster_pids+=("$LAST_PID")
+            old_pids+=("$LAST_PID")
         done
         old_front="${old_nodes[0]}"
     fi
+    cluster_pids=("${new_pids[@]}" "${old_pids[@]}")
     for addr in "$front" $old_front; do
         bulk_load "$RUN/$tag-load-$addr.out" "$addr" 0 "$SMALL_KEYS" >/dev/null ||
             ckv_die "could not load $SMALL_KEYS keys into the $n-node cluster of $addr"
