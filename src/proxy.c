@@ -389,10 +389,11 @@ void ckv_proxy_queue_free(ckv_proxy_queue *q)
 /* The request copied for sending; NULL when out of memory. */
 static proxy_op *proxy_op_new(ckv_node *n, ckv_req *req)
 {
-    proxy_op *op = calloc(1, sizeof(*op));
+    proxy_op *op = malloc(sizeof(*op)); /* not calloc: see ckv_req_new */
     size_t len;
     const char *body = ckv_req_body(req, &len);
     if (op != NULL) {
+        *op = (proxy_op){0};
         op->uri = strdup(ckv_req_uri(req));
         op->uri_len = op->uri != NULL ? strlen(op->uri) : 0;
         op->body = len > 0 ? malloc(len) : NULL;

@@ -504,13 +504,10 @@ int ckv_peer_forward(ckv_peer_pool *p, const char *addr, enum evhttp_cmd_type me
     if (p->closing)
         return CKV_ERROR;
     ckv_peer *peer = peer_get(p, addr);
-    ckv_call *c = calloc(1, sizeof(*c));
+    ckv_call *c = malloc(sizeof(*c)); /* not calloc: see ckv_req_new */
     if (peer == NULL || c == NULL)
         goto fail;
-    c->pool = p;
-    c->peer = peer;
-    c->cb = cb;
-    c->arg = arg;
+    *c = (ckv_call){.pool = p, .peer = peer, .cb = cb, .arg = arg};
     int picked = peer_pick_conn(p, peer, &c->conn);
     if (picked == CKV_AGAIN)
         return hold_unresolved(p, c, method, uri, body, len, timeout_ms, forward_deadline_ms,
