@@ -1,9 +1,11 @@
-"""bench/callgrind_client.py ADDR N REQUEST_ID PID — the client of bench/callgrind_get.sh.
+"""bench/callgrind_client.py ADDR N REQUEST_ID PID [get|put] — the client of
+bench/callgrind_ops.sh.
 
 Waits until the node at ADDR answers (GET /kv-store/key-count, which every version of
-causalkv serves, so older binaries can be measured too), writes one key, then sends N
-GETs of it on the same keep-alive connection, with X-Request-Id when REQUEST_ID is not
-empty. Gives up when the node's process PID is gone or after 120 s.
+causalkv serves, so older binaries can be measured too), then on one keep-alive
+connection, with X-Request-Id when REQUEST_ID is not empty: get (the default) writes one
+key and sends N GETs of it; put sends N PUTs of 100-byte values to keys k0 … k(N-1).
+Gives up when the node's process PID is gone or after 120 s.
 """
 
 import http.client
@@ -13,8 +15,20 @@ import sys
 import time
 
 
+def put_many(c, n, hdrs):
+    body = json.dumps({"value": "v" * 100})
+    headers = dict(hdrs, **{"Content-Type": "application/json"})
+    for i in range(n):
+        c.request("PUT", "/kv-store/keys/k%d" % i, body=body, headers=headers)
+        r = c.getresponse()
+        r.read()
+        if r.status not in (200, 201):
+            raise SystemExit("PUT answered %d" % r.status)
+
+
 def main():
     addr, n, rid, pid = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    op = sys.argv[5] if len(sys.argv) > 5 else "get"
     host, port = addr.rsplit(":", 1)
     hdrs = {"X-Request-Id": rid} if rid else {}
     deadline = time.monotonic() + 120
@@ -29,6 +43,9 @@ def main():
                 raise SystemExit("the node did not start (a sanitizer build cannot run "
                                  "under valgrind)")
             time.sleep(0.1)
+    if op == "put":
+        put_many(c, n, hdrs)
+        return
     c.request("PUT", "/kv-store/keys/k", body=json.dumps({"value": "v"}),
               headers={"Content-Type": "application/json"})
     c.getresponse().read()
