@@ -44,6 +44,9 @@ static inline int ckv_hex_digit(char c)
 
 #define CKV_BATCH_SOFT_BYTES (1u << 20) /* node-to-node batches are cut after this size */
 #define CKV_FRAMING_BYTES (64u << 10)   /* message framing allowed beyond MAX_BODY_BYTES */
+/* What one read or write callback of a connection may move. libevent's default, 16 KiB,
+ * sends a 1 MiB node-to-node batch over 64 turns of a busy loop, one chunk per turn. */
+#define CKV_SOCKET_IO_MAX (4u << 20)
 
 /* Tunable defaults (each one is an environment variable, see config.c). */
 #define CKV_DEFAULT_ADDRESS "127.0.0.1:13800"

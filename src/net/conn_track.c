@@ -150,6 +150,10 @@ static struct bufferevent *new_conn(struct event_base *base, void *arg)
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL)
         return NULL; /* evhttp makes its own; that connection goes untracked */
+    /* a large reply (a sync chunk, a batch's answers) goes out in one turn of the loop
+     * (these fail only for a size out of range, which a constant is not) */
+    (void)bufferevent_set_max_single_write(bev, CKV_SOCKET_IO_MAX);
+    (void)bufferevent_set_max_single_read(bev, CKV_SOCKET_IO_MAX);
     if (t->len == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 256;
         struct ckv_conn *v = realloc(t->v, cap * sizeof(*v));

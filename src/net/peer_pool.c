@@ -207,6 +207,11 @@ static struct evhttp_connection *conn_new(ckv_peer_pool *p, ckv_peer *peer, cons
     evhttp_connection_set_retries(c, 0);
     evhttp_connection_set_max_body_size(c, p->opt.max_body_bytes);
     evhttp_connection_set_max_headers_size(c, 64 * 1024);
+    /* a push or a batch goes out in one turn of the loop (these fail only for a size
+     * out of range, which a constant is not) */
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(c);
+    (void)bufferevent_set_max_single_write(bev, CKV_SOCKET_IO_MAX);
+    (void)bufferevent_set_max_single_read(bev, CKV_SOCKET_IO_MAX);
     /* the loopback source is IPv4: an IPv6 peer is reached from the kernel's choice */
     if (p->local_ip[0] != '\0' && strchr(ip, ':') == NULL)
         evhttp_connection_set_local_address(c, p->local_ip);
