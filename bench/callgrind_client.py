@@ -1,10 +1,11 @@
-"""bench/callgrind_client.py ADDR N REQUEST_ID PID [get|put] — the client of
+"""bench/callgrind_client.py ADDR N REQUEST_ID PID [get|get-ctx|put] — the client of
 bench/callgrind_ops.sh.
 
 Waits until the node at ADDR answers (GET /kv-store/key-count, which every version of
 causalkv serves, so older binaries can be measured too), then on one keep-alive
 connection, with X-Request-Id when REQUEST_ID is not empty: get (the default) writes one
-key and sends N GETs of it; put sends N PUTs of 100-byte values to keys k0 … k(N-1).
+key and sends N GETs of it; get-ctx, the same GETs with the write's causal context as
+their body; put sends N PUTs of 100-byte values to keys k0 … k(N-1).
 Gives up when the node's process PID is gone or after 120 s.
 """
 
@@ -48,9 +49,13 @@ def main():
         return
     c.request("PUT", "/kv-store/keys/k", body=json.dumps({"value": "v"}),
               headers={"Content-Type": "application/json"})
-    c.getresponse().read()
+    put_reply = json.loads(c.getresponse().read())
+    body, get_hdrs = None, hdrs
+    if op == "get-ctx":  # the context the write returned, as scenario 2 sends it
+        body = json.dumps({"causal-context": put_reply["causal-context"]})
+        get_hdrs = dict(hdrs, **{"Content-Type": "application/json"})
     for _ in range(n):
-        c.request("GET", "/kv-store/keys/k", headers=hdrs)
+        c.request("GET", "/kv-store/keys/k", body=body, headers=get_hdrs)
         r = c.getresponse()
         r.read()
         if r.status != 200:

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # bench/callgrind_ops.sh — instructions per request of one kind, under valgrind's callgrind.
 #
-#   bash bench/callgrind_ops.sh BIN [get|put|put-replicated] [X-Request-Id]
+#   bash bench/callgrind_ops.sh BIN [get|get-ctx|put|put-replicated] [X-Request-Id]
 #
 # Starts BIN (a Release causalkv) on 127.0.0.4:18300 under callgrind and sends it N
 # requests from one keep-alive Python client (bench/callgrind_client.py, with the request
 # id header when given), then stops it with SIGTERM; once with N=1000, once with N=3000.
 #   get             one node; one PUT, then N GETs of that key (the default)
+#   get-ctx         as get, each GET with the PUT's causal context as its body
 #   put             one node; N PUTs of 100-byte values to N keys
 #   put-replicated  as put, with a second node (127.0.0.5:18300, not under callgrind) in
 #                   one shard, REPL_FACTOR=2: every write is also pushed to it
@@ -17,12 +18,12 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
-usage="usage: bench/callgrind_ops.sh BIN [get|put|put-replicated] [X-Request-Id]"
+usage="usage: bench/callgrind_ops.sh BIN [get|get-ctx|put|put-replicated] [X-Request-Id]"
 (($# >= 1)) || ckv_die "$usage"
 bin=$1
 op=${2:-get}
 rid=${3:-}
-[[ "$op" == get || "$op" == put || "$op" == put-replicated ]] || ckv_die "$usage"
+[[ "$op" =~ ^(get|get-ctx|put|put-replicated)$ ]] || ckv_die "$usage"
 addr=127.0.0.4:18300
 replica=127.0.0.5:18300
 out=$(mktemp -d)
