@@ -1,5 +1,6 @@
 /* json_codec.c — JSON ↔ C values for client bodies, contexts and peer messages. */
 #include "causalkv/json_codec.h"
+#include "causalkv/body_scan.h"
 #include "json_read.h"
 
 #include <errno.h>
@@ -66,6 +67,14 @@ int ckv_json_context_decode(const json_t *j, const ckv_shard_map *map, ckv_conte
 
 int ckv_client_body_parse(const char *buf, size_t len, const ckv_shard_map *map,
                           ckv_client_body *out)
+{
+    if (len > 0 && ckv_body_scan(buf, len, map, out) == CKV_OK)
+        return CKV_OK;
+    return ckv_client_body_parse_json(buf, len, map, out);
+}
+
+int ckv_client_body_parse_json(const char *buf, size_t len, const ckv_shard_map *map,
+                               ckv_client_body *out)
 {
     memset(out, 0, sizeof(*out));
     out->ctx.epoch = map->epoch;
@@ -180,7 +189,7 @@ int ckv_client_view_change_parse(const char *buf, size_t len, const ckv_shard_ma
                                  ckv_view *view, long *rf, char *err, size_t errlen)
 {
     ckv_client_body b;
-    int rc = ckv_client_body_parse(buf, len, map, &b);
+    int rc = ckv_client_body_parse_json(buf, len, map, &b); /* the view needs the tree */
     if (rc != CKV_OK)
         snprintf(err, errlen, "Failed to parse request body");
     else

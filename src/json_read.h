@@ -6,13 +6,20 @@
 
 #include <jansson.h>
 
+#include "causalkv/client_body.h"
 #include "causalkv/shard_map.h"
 #include "causalkv/store.h"
 #include "causalkv/vclock.h"
 #include "causalkv/view.h"
 
-/* The parsed JSON of a ckv_client_body (NULL when the body was empty). */
+/* The parsed JSON of a ckv_client_body (NULL when the body was empty or was read by
+ * ckv_body_scan). */
 #define ckv_client_body_json(b) ((json_t *)(b)->json)
+
+/* ckv_client_body_parse by jansson alone, keeping the tree in out->json: what the body
+ * scanner falls back to, and the reference it is tested against. */
+int ckv_client_body_parse_json(const char *buf, size_t len, const ckv_shard_map *map,
+                               ckv_client_body *out);
 
 /* The view-change body: "view" as an array of strings or one comma-separated string,
  * "repl-factor" as a positive integer (a numeric string is accepted too). On CKV_ERROR err

@@ -7,26 +7,19 @@
  * addresses absent from the clock count as 0, addresses outside the view are dropped
  * (never stored), and {} (or null, or "") is the empty context.
  *
- * Ownership: ckv_client_body owns its parsed JSON; pointers into it (value) live until
- * ckv_client_body_free. Decoded versions are new references owned by the caller. */
+ * Ownership: a ckv_client_body (client_body.h) owns its parsed JSON, if any. Decoded versions are
+ * new references owned by the caller. */
 #ifndef CAUSALKV_JSON_CODEC_H
 #define CAUSALKV_JSON_CODEC_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "causalkv/client_body.h"
 #include "causalkv/sbuf.h"
 #include "causalkv/shard_map.h"
 #include "causalkv/store.h"
 #include "causalkv/vclock.h"
-
-typedef struct ckv_client_body {
-    void *json;        /* the parsed body (private to json_codec.c); NULL when empty */
-    const char *value; /* "value" when it is a string (into json), else NULL */
-    size_t value_len;
-    bool has_value;  /* "value" present and a string */
-    ckv_context ctx; /* the causal context; empty when absent */
-} ckv_client_body;
 
 /* Parses an optional client body against map (for the context's addresses). An empty
  * body is the empty object. CKV_ERROR when the body is not a JSON object, has duplicate

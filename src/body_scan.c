@@ -1,0 +1,224 @@
+/* body_scan.c — the one-pass reader of the usual client body (see body_scan.h). Every
+ * helper returns false to decline; nothing here decides that a body is invalid. */
+#include "causalkv/body_scan.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "causalkv/common.h"
+
+#define SCAN_DIGITS_MAX 18 /* below 10^18: no overflow, and jansson reads it as an integer */
+
+typedef struct scan {
+    const char *p, *end;
+} scan;
+
+static void skip_ws(scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+/* The next character after white space, or 0 at the end. */
+static char peek(scan *s)
+{
+    skip_ws(s);
+    return s->p < s->end ? *s->p : 0;
+}
+
+static bool take(scan *s, char c)
+{
+    if (peek(s) != c)
+        return false;
+    s->p++;
+    return true;
+}
+
+/* A token must end where JSON lets one end: "nullx" or "12e3" is not for this scanner. */
+static bool at_token_end(const scan *s)
+{
+    if (s->p == s->end)
+        return true;
+    char c = *s->p;
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '}';
+}
+
+/* A string of printable ASCII without escapes. */
+static bool take_string(scan *s, const char **str, size_t *len)
+{
+    if (!take(s, '"'))
+        return false;
+    const char *start = s->p;
+    for (; s->p < s->end; s->p++) {
+        unsigned char c = (unsigned char)*s->p;
+        if (c == '"') {
+            *str = start;
+            *len = (size_t)(s->p - start);
+            s->p++;
+            return true;
+        }
+        if (c == '\\' || c < 0x20 || c >= 0x7f)
+            return false;
+    }
+    return false;
+}
+
+static bool take_null(scan *s)
+{
+    if (peek(s) != 'n' || (size_t)(s->end - s->p) < 4 || memcmp(s->p, "null", 4) != 0)
+        return false;
+    s->p += 4;
+    return at_token_end(s);
+}
+
+/* A non-negative integer as JSON writes it: no sign, no leading zero, no fraction. */
+static bool take_u64(scan *s, uint64_t *out)
+{
+    skip_ws(s);
+    const char *start = s->p;
+    uint64_t v = 0;
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && s->p - start < SCAN_DIGITS_MAX + 1)
+        v = v * 10 + (uint64_t)(*s->p++ - '0');
+    size_t digits = (size_t)(s->p - start);
+    if (digits == 0 || digits > SCAN_DIGITS_MAX || (digits > 1 && *start == '0'))
+        return false;
+    *out = v;
+    return at_token_end(s);
+}
+
+static bool is_field(const char *str, size_t len, const char *name)
+{
+    return len == strlen(name) && memcmp(str, name, len) == 0;
+}
+
+/* The view member named by str, or -1. */
+static int member_index(const ckv_view *v, const char *str, size_t len)
+{
+    if (len >= CKV_ADDR_MAX)
+        return -1;
+    for (uint32_t i = 0; i < v->n && i < CKV_VIEW_MAX; i++)
+        if (memcmp(v->addrs[i], str, len) == 0 && v->addrs[i][len] == '\0')
+            return (int)i;
+    return -1;
+}
+
+/* {"addr":N,...} with every address in the view, once. */
+static bool take_clock(scan *s, const ckv_view *view, ckv_vclock *clock)
+{
+    if (!take(s, '{'))
+        return false;
+    if (take(s, '}'))
+        return true;
+    uint64_t seen = 0; /* CKV_VIEW_MAX bits */
+    do {
+        const char *addr;
+        size_t len;
+        uint64_t counter;
+        if (!take_string(s, &addr, &len) || !take(s, ':') || !take_u64(s, &counter))
+            return false;
+        int i = member_index(view, addr, len);
+        if (i < 0 || (seen >> i & 1) != 0)
+            return false;
+        seen |= UINT64_C(1) << i;
+        clock->c[i] = counter;
+    } while (take(s, ','));
+    return take(s, '}');
+}
+
+/* The context object; ctx already holds the empty context of the map. */
+static bool take_context_object(scan *s, const ckv_view *view, ckv_context *ctx)
+{
+    if (!take(s, '{'))
+        return false;
+    if (take(s, '}'))
+        return true;
+    bool has_epoch = false, has_clock = false;
+    do {
+        const char *name;
+        size_t len;
+        if (!take_string(s, &name, &len) || !take(s, ':'))
+            return false;
+        bool ok;
+        if (is_field(name, len, "epoch") && !has_epoch)
+            ok = has_epoch = take_u64(s, &ctx->epoch);
+        else if (is_field(name, len, "clock") && !has_clock)
+            ok = has_clock = take_clock(s, view, &ctx->clock);
+        else if (is_field(name, len, "lamport") && !ctx->has_lamport)
+            ok = ctx->has_lamport = take_u64(s, &ctx->lamport);
+        else
+            ok = false;
+        if (!ok)
+            return false;
+    } while (take(s, ','));
+    return take(s, '}');
+}
+
+/* null, "" (what older clients send before they have a context) or an object. */
+static bool take_context(scan *s, const ckv_view *view, ckv_context *ctx)
+{
+    const char *str;
+    size_t len;
+    switch (peek(s)) {
+    case 'n':
+        return take_null(s);
+    case '"':
+        return take_string(s, &str, &len) && len == 0;
+    default:
+        return take_context_object(s, view, ctx);
+    }
+}
+
+static bool take_value(scan *s, ckv_client_body *b)
+{
+    if (peek(s) == 'n')
+        return take_null(s);
+    b->has_value = take_string(s, &b->value, &b->value_len);
+    return b->has_value;
+}
+
+static bool take_body(scan *s, const ckv_view *view, ckv_client_body *b)
+{
+    if (!take(s, '{'))
+        return false;
+    if (take(s, '}'))
+        return true;
+    bool has_value = false, has_context = false;
+    do {
+        const char *name;
+        size_t len;
+        if (!take_string(s, &name, &len) || !take(s, ':'))
+            return false;
+        bool ok;
+        if (is_field(name, len, "value") && !has_value)
+            ok = has_value = take_value(s, b);
+        else if (is_field(name, len, "causal-context") && !has_context)
+            ok = has_context = take_context(s, view, &b->ctx);
+        else
+            ok = false;
+        if (!ok)
+            return false;
+    } while (take(s, ','));
+    return take(s, '}');
+}
+
+int ckv_body_scan(const char *buf, size_t len, const ckv_shard_map *map, ckv_client_body *out)
+{
+    ckv_client_body b;
+    b.json = NULL;
+    b.value = NULL;
+    b.value_len = 0;
+    b.has_value = false;
+    b.ctx.epoch = map->epoch;
+    ckv_vclock_init(&b.ctx.clock, map->view.n);
+    b.ctx.lamport = 0;
+    b.ctx.has_lamport = false;
+    scan s = {buf, buf + len};
+    if (buf == NULL || !take_body(&s, &map->view, &b))
+        return CKV_DECLINED;
+    skip_ws(&s);
+    if (s.p != s.end)
+        return CKV_DECLINED;
+    *out = b;
+    return CKV_OK;
+}
