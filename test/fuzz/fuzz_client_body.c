@@ -48,6 +48,7 @@ static void check_context_round_trip(const ckv_shard_map *map, const ckv_context
     CHECK(again.ctx.clock.n == ctx->clock.n);
     for (uint32_t i = 0; i < ctx->clock.n; i++)
         CHECK(again.ctx.clock.c[i] == ctx->clock.c[i]);
+    CHECK(again.ctx.has_lamport == ctx->has_lamport && again.ctx.lamport == ctx->lamport);
     ckv_client_body_free(&again);
     ckv_sbuf_free(&b);
 }

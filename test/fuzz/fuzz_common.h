@@ -42,6 +42,9 @@ static inline int context_valid(const json_t *c)
     const json_t *e = json_object_get(c, "epoch");
     if (e != NULL && !is_u64(e))
         return 0;
+    const json_t *lamport = json_object_get(c, "lamport");
+    if (lamport != NULL && !is_u64(lamport))
+        return 0;
     json_t *clock = json_object_get(c, "clock");
     if (clock == NULL)
         return 1;
@@ -64,6 +67,9 @@ static inline void check_context_in_view(const json_t *c, const ckv_shard_map *m
     CHECK(ctx->clock.n == map->view.n);
     const json_t *e = json_is_object(c) ? json_object_get(c, "epoch") : NULL;
     CHECK(ctx->epoch == (e != NULL ? (uint64_t)json_integer_value(e) : map->epoch));
+    const json_t *lamport = json_is_object(c) ? json_object_get(c, "lamport") : NULL;
+    CHECK(ctx->has_lamport == (lamport != NULL));
+    CHECK(ctx->lamport == (lamport != NULL ? (uint64_t)json_integer_value(lamport) : 0));
     const json_t *clock = json_is_object(c) ? json_object_get(c, "clock") : NULL;
     for (uint32_t i = 0; i < map->view.n; i++) {
         const json_t *n = clock != NULL ? json_object_get(clock, map->view.addrs[i]) : NULL;

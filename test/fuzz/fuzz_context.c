@@ -7,7 +7,7 @@
  *
  * Invariants (abort on violation):
  *  - accepted exactly when the documented rules say so (null, "" or an object whose
- *    "epoch" and "clock" counters are non-negative integers);
+ *    "epoch", "lamport" and "clock" counters are non-negative integers);
  *  - the clock has the view's size; addresses of the view get their counter, others are
  *    dropped; a missing epoch is the map's epoch;
  *  - the context as the node encodes it in replies parses back to the same context. */
@@ -61,6 +61,7 @@ static void check_round_trip(const ckv_shard_map *map, const ckv_context *ctx)
     CHECK(again.ctx.epoch == ctx->epoch && again.ctx.clock.n == ctx->clock.n);
     for (uint32_t i = 0; i < ctx->clock.n; i++)
         CHECK(again.ctx.clock.c[i] == ctx->clock.c[i]);
+    CHECK(again.ctx.has_lamport == ctx->has_lamport && again.ctx.lamport == ctx->lamport);
     ckv_client_body_free(&again);
     ckv_sbuf_free(&b);
 }
