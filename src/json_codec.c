@@ -1,6 +1,6 @@
 /* json_codec.c — JSON ↔ C values for client bodies, contexts and peer messages. */
 #include "causalkv/json_codec.h"
-#include "causalkv/body_scan.h"
+#include "causalkv/json_scan.h"
 #include "json_read.h"
 
 #include <errno.h>
@@ -68,7 +68,7 @@ int ckv_json_context_decode(const json_t *j, const ckv_shard_map *map, ckv_conte
 int ckv_client_body_parse(const char *buf, size_t len, const ckv_shard_map *map,
                           ckv_client_body *out)
 {
-    if (len > 0 && ckv_body_scan(buf, len, map, out) == CKV_OK)
+    if (len > 0 && ckv_scan_client_body(buf, len, map, out) == CKV_OK)
         return CKV_OK;
     return ckv_client_body_parse_json(buf, len, map, out);
 }

@@ -13,7 +13,7 @@
 #include "causalkv/view.h"
 
 /* The parsed JSON of a ckv_client_body (NULL when the body was empty or was read by
- * ckv_body_scan). */
+ * ckv_scan_client_body). */
 #define ckv_client_body_json(b) ((json_t *)(b)->json)
 
 /* ckv_client_body_parse by jansson alone, keeping the tree in out->json: what the body

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "causalkv/json_codec.h"
+#include "causalkv/json_scan.h"
 
 /* ---- versions ----------------------------------------------------------------------- */
 
@@ -176,8 +177,25 @@ static int read_push(const json_t *msg, const view_of *view, void *o)
     return decode_versions(json_object_get(msg, "versions"), view->n, &out->versions);
 }
 
+static int add_to_list(void *list, ckv_version *v)
+{
+    return ckv_version_list_push(list, v);
+}
+
 int ckv_wire_push_decode(const char *body, size_t len, uint64_t epoch, uint32_t n,
                          ckv_wire_push *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (ckv_scan_push(body, len, epoch, n, &out->from, add_to_list, &out->versions) == CKV_OK) {
+        out->epoch = epoch;
+        return CKV_OK;
+    }
+    ckv_version_list_free(&out->versions);
+    return ckv_wire_push_decode_json(body, len, epoch, n, out);
+}
+
+int ckv_wire_push_decode_json(const char *body, size_t len, uint64_t epoch, uint32_t n,
+                              ckv_wire_push *out)
 {
     view_of view = {epoch, n};
     return decode(body, len, &view, read_push, out, sizeof(*out), &out->versions);

@@ -1,6 +1,6 @@
 /* client_body.h — what a client's request body says: its value and causal context.
  *
- * json_codec.c fills it (ckv_client_body_parse), by body_scan.c's one-pass reader when the
+ * json_codec.c fills it (ckv_client_body_parse), by json_scan.c's one-pass reader when the
  * body is of the usual shape and by jansson otherwise. Ownership: it owns the parsed JSON,
  * if jansson read it; value points into that JSON or, when the scanner read the body, into
  * the caller's buffer: it lives until ckv_client_body_free and no longer than that buffer. */

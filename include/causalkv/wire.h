@@ -96,6 +96,11 @@ size_t ckv_wire_push_encode(ckv_sbuf *b, const ckv_wire_push *m, const ckv_versi
                             size_t count);
 int ckv_wire_push_decode(const char *body, size_t len, uint64_t epoch, uint32_t n,
                          ckv_wire_push *out);
+/* The same by jansson alone. ckv_wire_push_decode reads the pushes nodes write with
+ * json_scan.h's one-pass reader and falls back to this for any other shape; tests compare
+ * the two. */
+int ckv_wire_push_decode_json(const char *body, size_t len, uint64_t epoch, uint32_t n,
+                              ckv_wire_push *out);
 
 /* {"epoch":E,"clock":[...]} — the receiver's clock after the push. */
 typedef struct ckv_wire_push_reply {

@@ -1,6 +1,6 @@
-/* body_scan.c — the one-pass reader of the usual client body (see body_scan.h). Every
- * helper returns false to decline; nothing here decides that a body is invalid. */
-#include "causalkv/body_scan.h"
+/* json_scan.c — the one-pass readers of client bodies and pushes (see json_scan.h). Every
+ * helper returns false to decline; nothing here decides that a message is invalid. */
+#include "causalkv/json_scan.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,7 +41,7 @@ static bool at_token_end(const scan *s)
     if (s->p == s->end)
         return true;
     char c = *s->p;
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '}';
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '}' || c == ']';
 }
 
 /* A string of printable ASCII without escapes. */
@@ -202,7 +202,8 @@ static bool take_body(scan *s, const ckv_view *view, ckv_client_body *b)
     return take(s, '}');
 }
 
-int ckv_body_scan(const char *buf, size_t len, const ckv_shard_map *map, ckv_client_body *out)
+int ckv_scan_client_body(const char *buf, size_t len, const ckv_shard_map *map,
+                         ckv_client_body *out)
 {
     ckv_client_body b;
     b.json = NULL;
@@ -220,5 +221,91 @@ int ckv_body_scan(const char *buf, size_t len, const ckv_shard_map *map, ckv_cli
     if (s.p != s.end)
         return CKV_DECLINED;
     *out = b;
+    return CKV_OK;
+}
+
+/* ---- push --------------------------------------------------------------------------- */
+
+/* "name": — the next field must be this one. */
+static bool take_name(scan *s, const char *name)
+{
+    const char *str;
+    size_t len;
+    return take_string(s, &str, &len) && is_field(str, len, name) && take(s, ':');
+}
+
+static bool take_named_u64(scan *s, const char *name, uint64_t *out)
+{
+    return take_name(s, name) && take_u64(s, out);
+}
+
+/* [c0,...,c(n-1)]: exactly n counters. */
+static bool take_clock_array(scan *s, uint32_t n, ckv_vclock *clock)
+{
+    if (n > CKV_VIEW_MAX || !take(s, '['))
+        return false;
+    ckv_vclock_init(clock, n);
+    for (uint32_t i = 0; i < n; i++)
+        if ((i > 0 && !take(s, ',')) || !take_u64(s, &clock->c[i]))
+            return false;
+    return take(s, ']');
+}
+
+/* One version, checked as ckv_json_version_decode checks it; NULL to decline. */
+static ckv_version *take_version(scan *s, uint32_t n)
+{
+    const char *key, *value = NULL;
+    size_t klen, vlen = 0;
+    uint64_t origin, seq, lamport;
+    if (!take(s, '{') || !take_name(s, "k") || !take_string(s, &key, &klen) || klen == 0 ||
+        klen > CKV_KEY_MAX || !take(s, ',') || !take_name(s, "v"))
+        return NULL;
+    bool tomb = peek(s) == 'n';
+    if (tomb ? !take_null(s) : !take_string(s, &value, &vlen))
+        return NULL;
+    if (!take(s, ',') || !take_named_u64(s, "o", &origin) || !take(s, ',') ||
+        !take_named_u64(s, "s", &seq) || !take(s, ',') || !take_named_u64(s, "l", &lamport))
+        return NULL;
+    if (origin >= n && origin != CKV_ORIGIN_BASE)
+        return NULL;
+    ckv_vclock deps;
+    deps.n = 0; /* absent: no dependencies */
+    if (take(s, ',') && (!take_name(s, "d") || !take_clock_array(s, n, &deps)))
+        return NULL;
+    if (!take(s, '}'))
+        return NULL;
+    ckv_deps *d = NULL;
+    if (!ckv_vclock_is_zero(&deps) && (d = ckv_deps_new(&deps)) == NULL)
+        return NULL;
+    ckv_version *v =
+        ckv_version_new(key, klen, value, vlen, tomb, (uint16_t)origin, seq, lamport, d);
+    ckv_deps_unref(d);
+    return v;
+}
+
+int ckv_scan_push(const char *buf, size_t len, uint64_t epoch, uint32_t n, uint64_t *from,
+                  ckv_scan_version_fn add, void *arg)
+{
+    scan s = {buf, buf + len};
+    uint64_t e, f;
+    if (buf == NULL || !take(&s, '{') || !take_named_u64(&s, "epoch", &e) || e != epoch ||
+        !take(&s, ',') || !take_named_u64(&s, "from", &f) || !take(&s, ',') ||
+        !take_name(&s, "versions") || !take(&s, '['))
+        return CKV_DECLINED;
+    if (!take(&s, ']')) {
+        do {
+            ckv_version *v = take_version(&s, n);
+            if (v == NULL || add(arg, v) != CKV_OK)
+                return CKV_DECLINED;
+        } while (take(&s, ','));
+        if (!take(&s, ']'))
+            return CKV_DECLINED;
+    }
+    if (!take(&s, '}'))
+        return CKV_DECLINED;
+    skip_ws(&s);
+    if (s.p != s.end)
+        return CKV_DECLINED;
+    *from = f;
     return CKV_OK;
 }
