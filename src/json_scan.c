@@ -103,55 +103,62 @@ static int member_index(const ckv_view *v, const char *str, size_t len)
     return -1;
 }
 
-/* {"addr":N,...} with every address in the view, once. */
-static bool take_clock(scan *s, const ckv_view *view, ckv_vclock *clock)
+/* Reads one member's value, its name already read; false declines. */
+typedef bool (*member_fn)(scan *s, const char *name, size_t len, void *arg);
+
+/* {"name":value,...}: each member through member, which also refuses repeats. */
+static bool take_object(scan *s, member_fn member, void *arg)
 {
     if (!take(s, '{'))
         return false;
     if (take(s, '}'))
         return true;
-    uint64_t seen = 0; /* CKV_VIEW_MAX bits */
     do {
-        const char *addr;
+        const char *name;
         size_t len;
-        uint64_t counter;
-        if (!take_string(s, &addr, &len) || !take(s, ':') || !take_u64(s, &counter))
+        if (!take_string(s, &name, &len) || !take(s, ':') || !member(s, name, len, arg))
             return false;
-        int i = member_index(view, addr, len);
-        if (i < 0 || (seen >> i & 1) != 0)
-            return false;
-        seen |= UINT64_C(1) << i;
-        clock->c[i] = counter;
     } while (take(s, ','));
     return take(s, '}');
 }
 
-/* The context object; ctx already holds the empty context of the map. */
-static bool take_context_object(scan *s, const ckv_view *view, ckv_context *ctx)
+typedef struct clock_read {
+    const ckv_view *view;
+    ckv_vclock *clock;
+    uint64_t seen; /* CKV_VIEW_MAX bits */
+} clock_read;
+
+/* "addr":N with addr in the view, once. */
+static bool clock_member(scan *s, const char *addr, size_t len, void *arg)
 {
-    if (!take(s, '{'))
+    clock_read *r = arg;
+    uint64_t counter;
+    int i = member_index(r->view, addr, len);
+    if (i < 0 || (r->seen >> i & 1) != 0 || !take_u64(s, &counter))
         return false;
-    if (take(s, '}'))
-        return true;
-    bool has_epoch = false, has_clock = false;
-    do {
-        const char *name;
-        size_t len;
-        if (!take_string(s, &name, &len) || !take(s, ':'))
-            return false;
-        bool ok;
-        if (is_field(name, len, "epoch") && !has_epoch)
-            ok = has_epoch = take_u64(s, &ctx->epoch);
-        else if (is_field(name, len, "clock") && !has_clock)
-            ok = has_clock = take_clock(s, view, &ctx->clock);
-        else if (is_field(name, len, "lamport") && !ctx->has_lamport)
-            ok = ctx->has_lamport = take_u64(s, &ctx->lamport);
-        else
-            ok = false;
-        if (!ok)
-            return false;
-    } while (take(s, ','));
-    return take(s, '}');
+    r->seen |= UINT64_C(1) << i;
+    r->clock->c[i] = counter;
+    return true;
+}
+
+typedef struct context_read {
+    const ckv_view *view;
+    ckv_context *ctx; /* already the empty context of the map */
+    bool has_epoch, has_clock;
+} context_read;
+
+static bool context_member(scan *s, const char *name, size_t len, void *arg)
+{
+    context_read *r = arg;
+    if (is_field(name, len, "epoch") && !r->has_epoch)
+        return r->has_epoch = take_u64(s, &r->ctx->epoch);
+    if (is_field(name, len, "clock") && !r->has_clock) {
+        clock_read clock = {r->view, &r->ctx->clock, 0};
+        return r->has_clock = take_object(s, clock_member, &clock);
+    }
+    if (is_field(name, len, "lamport") && !r->ctx->has_lamport)
+        return r->ctx->has_lamport = take_u64(s, &r->ctx->lamport);
+    return false;
 }
 
 /* null, "" (what older clients send before they have a context) or an object. */
@@ -159,47 +166,35 @@ static bool take_context(scan *s, const ckv_view *view, ckv_context *ctx)
 {
     const char *str;
     size_t len;
+    context_read r = {view, ctx, false, false};
     switch (peek(s)) {
     case 'n':
         return take_null(s);
     case '"':
         return take_string(s, &str, &len) && len == 0;
     default:
-        return take_context_object(s, view, ctx);
+        return take_object(s, context_member, &r);
     }
 }
 
-static bool take_value(scan *s, ckv_client_body *b)
-{
-    if (peek(s) == 'n')
-        return take_null(s);
-    b->has_value = take_string(s, &b->value, &b->value_len);
-    return b->has_value;
-}
+typedef struct body_read {
+    const ckv_view *view;
+    ckv_client_body *b;
+    bool has_value, has_context;
+} body_read;
 
-static bool take_body(scan *s, const ckv_view *view, ckv_client_body *b)
+static bool body_member(scan *s, const char *name, size_t len, void *arg)
 {
-    if (!take(s, '{'))
-        return false;
-    if (take(s, '}'))
-        return true;
-    bool has_value = false, has_context = false;
-    do {
-        const char *name;
-        size_t len;
-        if (!take_string(s, &name, &len) || !take(s, ':'))
-            return false;
-        bool ok;
-        if (is_field(name, len, "value") && !has_value)
-            ok = has_value = take_value(s, b);
-        else if (is_field(name, len, "causal-context") && !has_context)
-            ok = has_context = take_context(s, view, &b->ctx);
-        else
-            ok = false;
-        if (!ok)
-            return false;
-    } while (take(s, ','));
-    return take(s, '}');
+    body_read *r = arg;
+    if (is_field(name, len, "value") && !r->has_value) {
+        r->has_value = true;
+        if (peek(s) == 'n')
+            return take_null(s);
+        return r->b->has_value = take_string(s, &r->b->value, &r->b->value_len);
+    }
+    if (is_field(name, len, "causal-context") && !r->has_context)
+        return r->has_context = take_context(s, r->view, &r->b->ctx);
+    return false;
 }
 
 int ckv_scan_client_body(const char *buf, size_t len, const ckv_shard_map *map,
@@ -215,7 +210,8 @@ int ckv_scan_client_body(const char *buf, size_t len, const ckv_shard_map *map,
     b.ctx.lamport = 0;
     b.ctx.has_lamport = false;
     scan s = {buf, buf + len};
-    if (buf == NULL || !take_body(&s, &map->view, &b))
+    body_read r = {&map->view, &b, false, false};
+    if (buf == NULL || !take_object(&s, body_member, &r))
         return CKV_DECLINED;
     skip_ws(&s);
     if (s.p != s.end)
