@@ -12,4 +12,9 @@
 uint64_t ckv_now_ms(void);
 uint64_t ckv_mono_us(void);
 
+/* Unix time t as an HTTP date (IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT"), NUL
+ * included: what a reply's Date header says. */
+#define CKV_HTTP_DATE_SIZE 30
+void ckv_http_date(int64_t t, char out[CKV_HTTP_DATE_SIZE]);
+
 #endif

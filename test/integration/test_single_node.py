@@ -5,6 +5,7 @@ Every node (the shared one, the shutdown, VIEW-whitespace, view-change and limit
 and the never-listening addresses of the bad configurations are fresh addresses of the
 file's ckvtest.slot."""
 
+import email.utils
 import http.client
 import json
 import os
@@ -299,6 +300,31 @@ class SingleNode(CkvTestCase):
                 st, js, hd, raw = self.req(method, path, body)
                 self.assertJsonReply(st, js, hd, msg="%s %s -> %s %r" % (method, path, st, raw))
                 self.assertNotIn("address", js, "a local reply must not carry address")
+
+    def test_every_reply_has_one_current_date_header(self):
+        # the node writes Date itself (once a second) instead of letting evhttp format
+        # one per reply: it must still be there, once, well-formed and current
+        imf = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|"
+                         r"Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$")
+        host, port = split_addr(self.addr)
+        conn = http.client.HTTPConnection(host, port, timeout=5)
+        k = unique("date")
+        try:
+            for method, path, body in [("PUT", keypath(k), '{"value":"x"}'),
+                                       ("GET", keypath(k), None), ("GET", "/nope", None),
+                                       ("PUT", keypath(k), "[]"),
+                                       ("GET", "/kv-store/key-count", None)]:
+                with self.subTest(method=method, path=path):
+                    conn.request(method, path, body=body)
+                    r = conn.getresponse()
+                    r.read()
+                    dates = [v for name, v in r.getheaders() if name.lower() == "date"]
+                    self.assertEqual(len(dates), 1, r.getheaders())
+                    self.assertRegex(dates[0], imf)
+                    when = email.utils.parsedate_to_datetime(dates[0]).timestamp()
+                    self.assertLess(abs(when - time.time()), 5, dates[0])
+        finally:
+            conn.close()
 
     def test_keep_alive_connection(self):
         host, port = split_addr(self.addr)
