@@ -101,7 +101,10 @@ class Batching(CkvTestCase):
                 st, js = ckvtest.kv_put_obj(a[0], k, "v-" + k)
                 if st != 201:
                     errors.append(("PUT", k, st, js))
-                st, js = ckvtest.kv_get_obj(a[0], k)
+                # with the write's context: without it the other replica may answer
+                # before the push reaches it, and 404 would be a correct answer
+                ctx = js.get("causal-context") if isinstance(js, dict) else None
+                st, js = ckvtest.as_object(ckvtest.kv_get(a[0], k, ctx=ctx))
                 if st != 200 or js.get("value") != "v-" + k:
                     errors.append(("GET", k, st, js))
                 elif k in keys[:64] and js.get("address") not in a[2:]:
