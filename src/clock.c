@@ -29,17 +29,13 @@ void ckv_http_date(int64_t t, char out[CKV_HTTP_DATE_SIZE])
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     time_t tt = (time_t)t;
     struct tm tm;
-    if (gmtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
-        snprintf(out, CKV_HTTP_DATE_SIZE, "Thu, 01 Jan 1970 00:00:00 GMT");
-        return;
-    }
     char text[64]; /* room for any int the compiler cannot bound */
-    int n = snprintf(text, sizeof(text), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
+    int n = -1;
+    if (gmtime_r(&tt, &tm) != NULL && tm.tm_year + 1900 >= 0 && tm.tm_year + 1900 <= 9999)
+        n = snprintf(text, sizeof(text), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
                      tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
                      tm.tm_sec);
-    if (n != CKV_HTTP_DATE_SIZE - 1) {
-        snprintf(out, CKV_HTTP_DATE_SIZE, "Thu, 01 Jan 1970 00:00:00 GMT");
-        return;
-    }
-    memcpy(out, text, CKV_HTTP_DATE_SIZE);
+    /* a time no four-digit year can say: the epoch, never a longer string */
+    memcpy(out, n == CKV_HTTP_DATE_SIZE - 1 ? text : "Thu, 01 Jan 1970 00:00:00 GMT",
+           CKV_HTTP_DATE_SIZE);
 }

@@ -92,17 +92,6 @@ static bool is_field(const char *str, size_t len, const char *name)
     return len == strlen(name) && memcmp(str, name, len) == 0;
 }
 
-/* The view member named by str, or -1. */
-static int member_index(const ckv_view *v, const char *str, size_t len)
-{
-    if (len >= CKV_ADDR_MAX)
-        return -1;
-    for (uint32_t i = 0; i < v->n && i < CKV_VIEW_MAX; i++)
-        if (memcmp(v->addrs[i], str, len) == 0 && v->addrs[i][len] == '\0')
-            return (int)i;
-    return -1;
-}
-
 /* Reads one member's value, its name already read; false declines. */
 typedef bool (*member_fn)(scan *s, const char *name, size_t len, void *arg);
 
@@ -133,7 +122,7 @@ static bool clock_member(scan *s, const char *addr, size_t len, void *arg)
 {
     clock_read *r = arg;
     uint64_t counter;
-    int i = member_index(r->view, addr, len);
+    int i = ckv_view_index_of_len(r->view, addr, len);
     if (i < 0 || (r->seen >> i & 1) != 0 || !take_u64(s, &counter))
         return false;
     r->seen |= UINT64_C(1) << i;

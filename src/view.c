@@ -327,10 +327,15 @@ int ckv_view_check_rf(const ckv_view *v, long rf, char *err, size_t errlen)
 
 int ckv_view_index_of(const ckv_view *v, const char *addr)
 {
-    if (v == NULL || addr == NULL)
+    return addr == NULL ? -1 : ckv_view_index_of_len(v, addr, strlen(addr));
+}
+
+int ckv_view_index_of_len(const ckv_view *v, const char *addr, size_t len)
+{
+    if (v == NULL || addr == NULL || len >= CKV_ADDR_MAX)
         return -1;
     for (uint32_t i = 0; i < v->n && i < CKV_VIEW_MAX; i++)
-        if (strcmp(v->addrs[i], addr) == 0)
+        if (memcmp(v->addrs[i], addr, len) == 0 && v->addrs[i][len] == '\0')
             return (int)i;
     return -1;
 }

@@ -51,6 +51,8 @@ int ckv_view_check_rf(const ckv_view *v, long rf, char *err, size_t errlen);
 
 /* Index of addr in v, or -1. */
 int ckv_view_index_of(const ckv_view *v, const char *addr);
+/* The same for the len bytes at addr (not NUL-terminated). */
+int ckv_view_index_of_len(const ckv_view *v, const char *addr, size_t len);
 
 bool ckv_view_equal(const ckv_view *a, const ckv_view *b);
 

@@ -12,20 +12,10 @@
 
 #include "causalkv/ctx_header.h"
 #include "causalkv/json_codec.h"
+#include "four_node_map.h"
 
 #define A "10.0.0.1:80"
 #define B "10.0.0.2:80"
-
-static ckv_shard_map test_map(void)
-{
-    ckv_view v;
-    ckv_shard_map m;
-    char err[128];
-    assert_int_equal(
-        ckv_view_parse_csv(A ",10.0.0.2:80,10.0.0.3:80,10.0.0.4:80", &v, err, sizeof(err)), CKV_OK);
-    assert_int_equal(ckv_shard_map_init(&m, &v, 2, 3, err, sizeof(err)), CKV_OK);
-    return m;
-}
 
 static int parse(const char *h, ckv_context *ctx)
 {

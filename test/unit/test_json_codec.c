@@ -11,18 +11,7 @@
 
 #include "causalkv/json_codec.h"
 #include "../../src/json_read.h"
-
-static ckv_shard_map test_map(void)
-{
-    ckv_view v;
-    ckv_shard_map m;
-    char err[128];
-    assert_int_equal(
-        ckv_view_parse_csv("10.0.0.1:80,10.0.0.2:80,10.0.0.3:80,10.0.0.4:80", &v, err, sizeof(err)),
-        CKV_OK);
-    assert_int_equal(ckv_shard_map_init(&m, &v, 2, 3, err, sizeof(err)), CKV_OK);
-    return m;
-}
+#include "four_node_map.h"
 
 static int parse(const char *body, ckv_client_body *b)
 {
