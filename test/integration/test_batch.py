@@ -15,6 +15,7 @@
   6 REPL_BATCH is what a push carries at most: writes pile up while the replica is
     paused, and after it resumes they go over in pushes of at most REPL_BATCH versions"""
 
+import http.client
 import json
 import os
 import struct
@@ -265,17 +266,24 @@ class RefusedBatch(CkvTestCase):
             poll(lambda: ckvtest.health(front)[0] is not None, 15, msg="the front node up")
             keys = keys_for_shard("b4-", 2, 2, 40)
             results = []
-
-            def client(ks):
-                for k in ks:
-                    st, js = ckvtest.kv_get_obj(front, k)
-                    results.append((st, js.get("value"), js.get("address"), js.get("error")))
-
-            threads = [threading.Thread(target=client, args=(keys[w::8],)) for w in range(8)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            # Eight requests written back to back on eight connections, then read: the
+            # front batches what reaches it in one turn of its loop, and threads that
+            # each wait for their own reply rarely arrive together.
+            fhost, fport = split_addr(front)
+            conns = [http.client.HTTPConnection(fhost, fport, timeout=10) for _ in range(8)]
+            try:
+                for group in range(0, len(keys), 8):
+                    ks = keys[group:group + 8]
+                    for c, k in zip(conns, ks):
+                        c.request("GET", ckvtest.keypath(k))
+                    for c in conns[:len(ks)]:
+                        r = c.getresponse()
+                        js = json.loads(r.read())
+                        results.append((r.status, js.get("value"), js.get("address"),
+                                        js.get("error")))
+            finally:
+                for c in conns:
+                    c.close()
             self.assertEqual(results, [(200, "old", fake, None)] * len(keys))
             self.assertGreater(OlderOwner.counts["batch"], 0, "the front tried a batch")
             self.assertEqual(OlderOwner.counts["plain"], len(keys), "each request once")
